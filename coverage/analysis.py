@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import geopandas as gpd
 import numpy as np
@@ -87,12 +87,15 @@ def _projected_oblasts(token: int):
 
 @dataclass
 class Analysis:
-    """The result of :func:`analyze`: the partition per layer and its summaries.
+    """The result of :func:`analyze`: the partition of every layer and its summaries.
 
+    The summaries are plain data (see :meth:`to_dict`). Geometry is produced on demand:
     ``faces`` is a GeoDataFrame (EPSG:4326) of every face of every layer's partition, with
-    ``layer``, ``area_km2``, ``in_extent``, ``oblast``, ``sectors`` (ids), ``contingents``
-    (distinct codes), ``depth`` (distinct contingents), ``n_sectors`` and the boolean classes
-    ``covered``, ``gap``, ``unassigned``, ``overlap``, ``conflict``, ``self_overlap``, ``outside``.
+    ``layer``, ``area_km2``, ``in_extent``, ``oblast``, ``sectors`` and ``contingents``
+    (``;``-joined), ``depth`` (distinct contingents), ``n_sectors`` and the boolean classes
+    ``covered``, ``gap``, ``unassigned``, ``overlap``, ``conflict``, ``self_overlap``, ``outside``;
+    ``gap_pieces`` and ``overlap_pieces`` hold the dissolved pieces listed in ``gaps`` and
+    ``overlaps`` (those of at least ``min_area_km2``; the slivers stay in ``faces``).
     """
 
     domains: dict
@@ -107,9 +110,8 @@ class Analysis:
     sectors: dict
     filtered: dict
     min_area_km2: float
-    faces: gpd.GeoDataFrame = field(repr=False)
-    gap_pieces: gpd.GeoDataFrame = field(repr=False)
-    overlap_pieces: gpd.GeoDataFrame = field(repr=False)
+    _faces: dict = field(repr=False, default_factory=dict)
+    _pieces: dict = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README (``ua-coverage analyze --json``)."""
@@ -128,31 +130,99 @@ class Analysis:
             "min_area_km2": self.min_area_km2,
         }
 
+    @cached_property
+    def faces(self) -> gpd.GeoDataFrame:
+        f = self._faces
+        cols = {k: v for k, v in f.items() if k not in ("geometry", "members", "conts")}
+        cols["sectors"] = f["members"]()
+        cols["contingents"] = f["conts"]()
+        return gpd.GeoDataFrame(cols, geometry=to_wgs84(f["geometry"]), crs=4326)
+
+    @cached_property
+    def gap_pieces(self) -> gpd.GeoDataFrame:
+        return self._piece_frame("gaps")
+
+    @cached_property
+    def overlap_pieces(self) -> gpd.GeoDataFrame:
+        return self._piece_frame("overlaps")
+
+    def _piece_frame(self, kind: str) -> gpd.GeoDataFrame:
+        rows, members = self._pieces[kind]
+        geoms = self._faces["geometry"]
+        out = []
+        for m in members:
+            g = geoms[m]
+            try:
+                out.append(shapely.coverage_union_all(g) if len(g) > 1 else g[0])
+            except shapely.errors.GEOSException:  # pragma: no cover - defensive
+                out.append(shapely.union_all(g))
+        frame = pd.DataFrame([{k: (";".join(v) if isinstance(v, list) and k != "centroid" else v)
+                               for k, v in r.items() if k != "centroid"} for r in rows])
+        return gpd.GeoDataFrame(frame, geometry=to_wgs84(np.asarray(out, dtype=object)) if out else [], crs=4326)
+
 
 def _bands(floors, ceilings) -> list[tuple[float, float]]:
-    edges = sorted({0.0} | {float(v) for v in list(floors) + list(ceilings) if v is not None and not math.isnan(v)})
+    vals = [float(v) for v in list(floors) + list(ceilings) if not math.isnan(v)]
+    edges = sorted({0.0} | set(vals))
     if len(edges) == 1:
         return [(0.0, _INF)]
     bands = list(zip(edges[:-1], edges[1:]))
-    if any(c is None or math.isnan(c) for c in ceilings):
+    if any(math.isnan(c) for c in ceilings):
         bands.append((edges[-1], _INF))
     return bands
 
 
 def _layer_faces(geoms, extent, oblast_geoms, oblast_tree):
-    """Node everything, polygonise, return faces and their interior points."""
-    env = shapely.envelope(shapely.union_all(np.concatenate([[extent], geoms])) if len(geoms) else extent)
+    """Node every boundary (sectors, extent, oblasts), polygonise, return faces and interior points."""
+    env = shapely.box(*shapely.total_bounds(np.concatenate([[extent], geoms])))
     ob_idx = oblast_tree.query(env, predicate="intersects")
     lines = np.concatenate([
-        shapely.boundary(geoms) if len(geoms) else np.array([], dtype=object),
-        [shapely.boundary(extent)],
-        shapely.boundary(np.asarray(oblast_geoms, dtype=object)[ob_idx]) if len(ob_idx) else np.array([], dtype=object),
+        shapely.boundary(geoms), [shapely.boundary(extent)],
+        shapely.boundary(np.asarray(oblast_geoms, dtype=object)[ob_idx]),
     ])
     lines = lines[~shapely.is_empty(lines)]
     noded = shapely.union_all(lines)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     faces = faces[shapely.area(faces) > 0]
     return faces, shapely.point_on_surface(faces)
+
+
+def _expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
+    """For each row r, the slice values[ptr[r]:ptr[r+1]]; returns (row position, value) arrays."""
+    counts = ptr[rows + 1] - ptr[rows]
+    pos = np.repeat(np.arange(len(rows)), counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pos, values[np.repeat(ptr[rows], counts) + offs]
+
+
+def _components(geoms: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Label connected pieces: faces sharing an edge and the same key belong together.
+
+    Faces of one polygonised arrangement share identical edge vertices, so adjacency is found by
+    hashing edge segments exactly, without any geometric predicate.
+    """
+    n = len(geoms)
+    if n <= 1:
+        return np.zeros(n, dtype=int)
+    rings, ring_face = shapely.get_rings(geoms, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[:-1] == ring_of[1:]
+    a, b = xy[:-1][same], xy[1:][same]
+    face = ring_face[ring_of[:-1][same]]
+    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
+    lo = np.where(swap[:, None], b, a)
+    hi = np.where(swap[:, None], a, b)
+    seg = np.column_stack([lo, hi])
+    order = np.lexsort(seg.T[::-1])
+    seg, face = seg[order], face[order]
+    dup = np.flatnonzero((seg[1:] == seg[:-1]).all(axis=1))
+    fa, fb = face[dup], face[dup + 1]
+    ok = (fa != fb) & (keys[fa] == keys[fb])
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    m = coo_matrix((np.ones(ok.sum()), (fa[ok], fb[ok])), shape=(n, n))
+    return connected_components(m, directed=False)[1]
 
 
 def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFrame | None = None, *,
@@ -162,8 +232,8 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     Parameters
     ----------
     sectors : the canonical sector frame from :func:`coverage.ingest.read_sectors` (EPSG:4326,
-        columns ``sector_id``, ``name``, ``layer``, ``contingents`` (tuples, lead first),
-        ``floor_ft``, ``ceiling_ft``).
+        columns ``sector_id``, ``layer``, ``contingents`` (tuples, lead first), ``floor_ft``,
+        ``ceiling_ft``).
     extents : the extent of each layer (:mod:`coverage.domains`).
     contingents : the registry (``code``, ``name``, ``colour``); ``None`` skips the unknown/idle checks.
     min_area_km2 : gap and overlap pieces smaller than this are not listed (totals stay exact).
@@ -171,6 +241,23 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     Returns
     -------
     Analysis
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from coverage.domains import Extents
+    >>> box = shapely.box(30.0, 50.0, 30.5, 50.3)
+    >>> ext = Extents({k: box for k in ("air", "sea", "land", "monitoring")})
+    >>> s = gpd.GeoDataFrame({"sector_id": ["A", "B"], "layer": ["land", "land"],
+    ...                       "contingents": [("FRA",), ("GBR",)], "floor_ft": [float("nan")] * 2,
+    ...                       "ceiling_ft": [float("nan")] * 2},
+    ...                      geometry=[shapely.box(30.0, 50.0, 30.3, 50.3), shapely.box(30.2, 50.0, 30.4, 50.3)],
+    ...                      crs=4326)
+    >>> r = analyze(s, ext)
+    >>> [o["sectors"] for o in r.overlaps], r.overlaps[0]["conflict"]
+    ([['A', 'B']], True)
+    >>> round(r.domains["land"]["gap_km2"] / r.domains["land"]["extent_km2"], 2)
+    0.2
     """
     if min_area_km2 < 0:
         raise AnalysisError("min_area_km2 must be zero or more")
@@ -179,237 +266,291 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
             raise AnalysisError(f"the {layer} extent is missing or empty; give it in the extents file")
     ob_codes, ob_names, ob_geoms, ob_tree = _projected_oblasts(0)
     sectors = sectors.reset_index(drop=True)
-    ids = np.asarray(sectors["sector_id"], dtype=object)
-    conts = list(sectors["contingents"])
+    n = len(sectors)
+    ids = np.asarray([str(v) for v in sectors["sector_id"]], dtype=object)
+    conts = [tuple(c) for c in sectors["contingents"]]
     layers_col = np.asarray(sectors["layer"], dtype=object)
-    floors = np.asarray(sectors["floor_ft"], dtype=float) if "floor_ft" in sectors else np.full(len(sectors), np.nan)
-    ceils = np.asarray(sectors["ceiling_ft"], dtype=float) if "ceiling_ft" in sectors else np.full(len(sectors), np.nan)
-    geoms_all = to_laea(sectors.geometry.values) if len(sectors) else np.array([], dtype=object)
+    floors = np.asarray(sectors["floor_ft"], dtype=float) if "floor_ft" in sectors else np.full(n, np.nan)
+    ceils = np.asarray(sectors["ceiling_ft"], dtype=float) if "ceiling_ft" in sectors else np.full(n, np.nan)
+    floor0 = np.where(np.isnan(floors), 0.0, floors)
+    ceil0 = np.where(np.isnan(ceils), _INF, ceils)
+    geoms_all = to_laea(sectors.geometry.values) if n else np.array([], dtype=object)
 
-    face_rows: list[dict] = []
-    face_geoms: list = []
+    registry = list(contingents["code"]) if contingents is not None else []
+    codes = sorted({c for cs in conts for c in cs} | set(registry))
+    code_id = {c: i for i, c in enumerate(codes)}
+    C = max(len(codes), 1)
+    lead_id = np.array([code_id[c[0]] if c else -1 for c in conts], dtype=np.int64)
+    c_ptr = np.zeros(n + 1, dtype=np.int64)
+    c_ptr[1:] = np.cumsum([len(c) for c in conts])
+    c_val = np.array([code_id[c] for cs in conts for c in cs], dtype=np.int64)
+
+    F: dict[str, list] = defaultdict(list)
+    pair_face, pair_sector = [], []
     domains: dict = {}
     air_bands: list = []
-    sector_area = defaultdict(float)
-    sector_outside = defaultdict(float)
+    band_cov_air = None
+    offset = 0
     for layer in LAYERS:
-        ext_wgs = extents.layers[layer]
-        extent = _projected_extent(extents.key(), layer, shapely.to_wkb(ext_wgs))
+        extent = _projected_extent(extents.key(), layer, shapely.to_wkb(extents.layers[layer]))
         idx = np.flatnonzero(layers_col == layer)
-        geoms = geoms_all[idx]
-        faces, pts = _layer_faces(geoms, extent, ob_geoms, ob_tree)
-        areas = shapely.area(faces) / 1e6
+        faces, pts = _layer_faces(geoms_all[idx], extent, ob_geoms, ob_tree)
+        nf = len(faces)
         in_ext = shapely.contains(extent, pts)
-        members: list[list[int]] = [[] for _ in range(len(faces))]
-        if len(geoms):
-            p_i, s_i = shapely.STRtree(geoms).query(pts, predicate="within")
-            for p, s in zip(p_i, s_i):
-                members[p].append(int(idx[s]))
-        f_ob = np.full(len(faces), -1)
-        o_p, o_i = ob_tree.query(pts, predicate="within")
-        f_ob[o_p] = o_i
+        if len(idx):
+            p_i, s_loc = shapely.STRtree(geoms_all[idx]).query(pts, predicate="within")
+            s_i = idx[s_loc]
+        else:
+            p_i = s_i = np.array([], dtype=np.int64)
+        n_sec = np.bincount(p_i, minlength=nf)
+        keep = in_ext | (n_sec > 0)
+        # drop faces outside the extent that no sector covers; renumber pairs
+        new = np.cumsum(keep) - 1
+        faces, pts, in_ext, n_sec = faces[keep], pts[keep], in_ext[keep], n_sec[keep]
+        pk = keep[p_i]
+        p_i, s_i = new[p_i[pk]], s_i[pk]
+        nf = len(faces)
+        lead = lead_id[s_i]
         bands = _bands(floors[idx], ceils[idx]) if layer == "air" else [(0.0, _INF)]
-        band_cov = np.zeros((len(faces), len(bands)), dtype=bool)
-        for f in range(len(faces)):
-            mem = members[f]
-            if not in_ext[f] and not mem:
-                continue
-            assigned = [s for s in mem if conts[s]]
-            cset = sorted({c for s in assigned for c in conts[s]})
-            overlap = conflict = self_ov = False
-            for b, (lo, hi) in enumerate(bands):
-                if layer == "air":
-                    inb = [s for s in mem if (0 if math.isnan(floors[s]) else floors[s]) <= lo
-                           and (_INF if math.isnan(ceils[s]) else ceils[s]) >= hi]
-                else:
-                    inb = mem
-                leads = [conts[s][0] for s in inb if conts[s]]
-                band_cov[f, b] = bool(leads)
-                if len(inb) >= 2:
-                    overlap = True
-                    conflict |= len(set(leads)) >= 2
-                    self_ov |= len(leads) != len(set(leads))
-            covered = bool(assigned)
-            a = float(areas[f])
-            for s in mem:
-                if in_ext[f]:
-                    sector_area[s] += a
-                else:
-                    sector_outside[s] += a
-            face_rows.append({
-                "layer": layer, "area_km2": a, "in_extent": bool(in_ext[f]),
-                "oblast": ob_codes[f_ob[f]] if f_ob[f] >= 0 else None,
-                "sectors": tuple(sorted(str(ids[s]) for s in mem)),
-                "contingents": tuple(cset), "depth": len(cset), "n_sectors": len(mem),
-                "covered": bool(in_ext[f] and covered), "gap": bool(in_ext[f] and not covered),
-                "unassigned": bool(in_ext[f] and not covered and mem),
-                "overlap": bool(in_ext[f] and overlap), "conflict": bool(in_ext[f] and conflict),
-                "self_overlap": bool(in_ext[f] and self_ov), "outside": bool(not in_ext[f]),
-                "_bands": band_cov[f].copy(),
-            })
-            face_geoms.append(faces[f])
-        rows = [r for r in face_rows if r["layer"] == layer]
-        ext_km2 = sum(r["area_km2"] for r in rows if r["in_extent"])
+        overlap = np.zeros(nf, bool)
+        conflict = np.zeros(nf, bool)
+        self_ov = np.zeros(nf, bool)
+        band_cov = np.zeros((nf, len(bands)), bool)
+        for b, (lo, hi) in enumerate(bands):
+            inb = (floor0[s_i] <= lo) & (ceil0[s_i] >= hi)
+            overlap |= np.bincount(p_i[inb], minlength=nf) >= 2
+            asg = inb & (lead >= 0)
+            a_cnt = np.bincount(p_i[asg], minlength=nf)
+            d_cnt = np.bincount(np.unique(p_i[asg] * C + lead[asg]) // C, minlength=nf)
+            conflict |= d_cnt >= 2
+            self_ov |= a_cnt > d_cnt
+            band_cov[:, b] = a_cnt > 0
+        covered = np.bincount(p_i[lead >= 0], minlength=nf) > 0
+        areas = shapely.area(faces) / 1e6
+        ob = np.full(nf, -1)
+        o_p, o_i = ob_tree.query(pts, predicate="within")
+        ob[o_p] = o_i
+        F["layer"].append(np.full(nf, layer, dtype=object))
+        F["area_km2"].append(areas)
+        F["in_extent"].append(in_ext)
+        F["oblast_i"].append(ob)
+        F["n_sectors"].append(n_sec)
+        F["covered"].append(in_ext & covered)
+        F["gap"].append(in_ext & ~covered)
+        F["unassigned"].append(in_ext & ~covered & (n_sec > 0))
+        F["overlap"].append(in_ext & overlap)
+        F["conflict"].append(in_ext & conflict)
+        F["self_overlap"].append(in_ext & self_ov)
+        F["outside"].append(~in_ext)
+        F["geometry"].append(faces)
+        pair_face.append(p_i + offset)
+        pair_sector.append(s_i)
+        offset += nf
+
+        a_in = areas[in_ext]
+        ext_km2 = float(a_in.sum())
         if ext_km2 <= 0:
             raise AnalysisError(f"the {layer} extent has no area")
 
-        def tot(key, rows=rows):
-            return float(sum(r["area_km2"] for r in rows if r[key]))
+        def tot(mask, areas=areas):
+            return float(areas[mask].sum())
 
-        covered_km2 = tot("covered")
+        cov_km2 = tot(in_ext & covered)
         domains[layer] = {
-            "extent_km2": ext_km2, "covered_km2": covered_km2, "gap_km2": tot("gap"),
-            "unassigned_km2": tot("unassigned"), "overlap_km2": tot("overlap"),
-            "conflict_km2": tot("conflict"), "self_overlap_km2": tot("self_overlap"),
-            "outside_km2": tot("outside"), "covered_pct": 100.0 * covered_km2 / ext_km2,
-            "sectors": int(len(idx)),
-            "unassigned_sectors": int(sum(1 for s in idx if not conts[s])),
+            "extent_km2": ext_km2, "covered_km2": cov_km2, "gap_km2": tot(in_ext & ~covered),
+            "unassigned_km2": tot(in_ext & ~covered & (n_sec > 0)), "overlap_km2": tot(in_ext & overlap),
+            "conflict_km2": tot(in_ext & conflict), "self_overlap_km2": tot(in_ext & self_ov),
+            "outside_km2": tot(~in_ext), "covered_pct": 100.0 * cov_km2 / ext_km2,
+            "sectors": int(len(idx)), "unassigned_sectors": int((lead_id[idx] < 0).sum()),
             "extent_source": extents.source.get(layer, ""),
         }
         if layer == "air":
+            band_cov_air = (offset - nf, band_cov, in_ext)
             for b, (lo, hi) in enumerate(bands):
-                cov = sum(r["area_km2"] for r in rows if r["in_extent"] and r["_bands"][b])
+                cov = tot(in_ext & band_cov[:, b])
                 air_bands.append({"floor_ft": lo, "ceiling_ft": None if hi == _INF else hi,
                                   "covered_km2": cov, "gap_km2": ext_km2 - cov,
                                   "covered_pct": 100.0 * cov / ext_km2})
 
-    faces_gdf = gpd.GeoDataFrame([{k: v for k, v in r.items() if k != "_bands"} for r in face_rows],
-                                 geometry=list(face_geoms), crs=LAEA_UKRAINE)
-    band_matrix = [r["_bands"] for r in face_rows]
+    faces = {k: np.concatenate(v) for k, v in F.items()}
+    p_all = np.concatenate(pair_face)
+    s_all = np.concatenate(pair_sector)
+    nf = len(faces["area_km2"])
+    area = faces["area_km2"]
+    in_ext = faces["in_extent"]
+    # contingents present on each face (of its assigned sectors): unique (face, code) pairs
+    pf, cv = _expand(c_ptr, c_val, s_all)
+    fc = np.unique(p_all[pf] * C + cv)
+    fc_face, fc_code = fc // C, fc % C
+    depth = np.bincount(fc_face, minlength=nf)
+    faces["depth"] = depth
 
-    gap_pieces, gaps, gap_filtered = _pieces(faces_gdf, faces_gdf["gap"].to_numpy(), "sectors", min_area_km2,
-                                             ob_codes, ob_geoms, ob_tree)
-    ov_mask = faces_gdf["overlap"].to_numpy()
-    ov_pieces, overlaps, ov_filtered = _pieces(faces_gdf, ov_mask, "sectors", min_area_km2,
-                                               ob_codes, ob_geoms, ob_tree)
-    for band, (lo_hi) in enumerate(air_bands):
-        mask = np.array([r["layer"] == "air" and r["in_extent"] and not band_matrix[i][band]
-                         for i, r in enumerate(face_rows)], dtype=bool) if face_rows else np.zeros(0, bool)
-        _, band_gaps, band_filtered = _pieces(faces_gdf, mask, None, min_area_km2, ob_codes, ob_geoms, ob_tree)
-        for g in band_gaps:
-            g.pop("sectors", None)
-        lo_hi["gaps"] = band_gaps
-        lo_hi["filtered"] = band_filtered
+    # per-face sector and contingent lists, built only when asked for (they are strings)
+    order = np.lexsort((s_all, p_all))
+    ps, ss = p_all[order], s_all[order]
 
-    # conflict/contingents of overlap pieces
-    sector_lead = {str(ids[i]): (conts[i][0] if conts[i] else None) for i in range(len(ids))}
-    sector_conts = {str(ids[i]): conts[i] for i in range(len(ids))}
+    def _split(face_idx, values, names):
+        cuts = np.searchsorted(face_idx, np.arange(1, nf))
+        return [";".join(names[v] for v in chunk) for chunk in np.split(values, cuts)]
+
+    faces["members"] = lambda: _split(ps, ss, ids)
+    faces["conts"] = lambda: _split(fc_face, fc_code, codes)
+    faces["oblast"] = np.array([ob_codes[i] if i >= 0 else None for i in faces["oblast_i"]], dtype=object)
+
+    # contingent summaries over all four layers
+    sel = in_ext[fc_face]
+    fa, ca = fc_face[sel], fc_code[sel]
+    assigned = np.bincount(ca, weights=area[fa], minlength=C)
+    exclusive = np.bincount(ca, weights=area[fa] * (depth[fa] == 1), minlength=C)
+    shares: dict[int, set] = defaultdict(set)
+    if len(fa):  # fa is sorted, so a face's codes are consecutive: pair each with the next k
+        for k in range(1, int(depth.max())):
+            j = np.arange(len(fa) - k)
+            m = fa[j] == fa[j + k]
+            for x, y in set(zip(ca[j[m]].tolist(), ca[j[m] + k].tolist())):
+                shares[x].add(y)
+                shares[y].add(x)
+    used = sorted({c for cs in conts for c in cs})
+    cont_sum: dict = {}
+    for c in codes:
+        i = code_id[c]
+        cont_sum[c] = {"assigned_km2": float(assigned[i]), "exclusive_km2": float(exclusive[i]),
+                       "shared_km2": float(assigned[i] - exclusive[i]),
+                       "shares_with": sorted(codes[j] for j in shares.get(i, ())),
+                       "lead_sectors": [], "supporting_sectors": [],
+                       "known": (c in registry) if contingents is not None else True}
+    for i, cs in enumerate(conts):
+        for j, c in enumerate(cs):
+            cont_sum[c]["lead_sectors" if j == 0 else "supporting_sectors"].append(str(ids[i]))
+
+    # oblast x layer
+    oblasts: dict = {}
+    li = np.array([LAYERS.index(x) for x in faces["layer"]]) if nf else np.zeros(0, int)
+    m = in_ext & (faces["oblast_i"] >= 0)
+    key = faces["oblast_i"][m] * len(LAYERS) + li[m]
+    ext_by = np.bincount(key, weights=area[m], minlength=len(ob_codes) * len(LAYERS))
+    cov_by = np.bincount(key, weights=area[m] * faces["covered"][m], minlength=len(ob_codes) * len(LAYERS))
+    for k in np.flatnonzero(ext_by > 0):
+        o, layer = ob_codes[k // len(LAYERS)], LAYERS[k % len(LAYERS)]
+        e, cv_ = float(ext_by[k]), float(cov_by[k])
+        oblasts.setdefault(o, {"name": ob_names[k // len(LAYERS)], "layers": {}})["layers"][layer] = {
+            "extent_km2": e, "covered_km2": cv_, "gap_km2": e - cv_, "covered_pct": 100.0 * cv_ / e}
+
+    # per sector: area inside and outside the extent
+    w = area[p_all]
+    s_in = np.bincount(s_all, weights=w * in_ext[p_all], minlength=n)
+    s_out = np.bincount(s_all, weights=w * ~in_ext[p_all], minlength=n)
+    sector_info = {str(ids[i]): {"layer": layers_col[i], "contingents": list(conts[i]),
+                                 "area_km2": float(s_in[i]), "outside_km2": float(s_out[i])} for i in range(n)}
+
+    # pieces: gaps keyed by the unassigned sectors they lie in, overlaps by their sector set
+    ctx = (faces, _member_keys(ps, ss, nf), ids, min_area_km2, ob_codes, ob_tree)
+    gaps, gap_members, gap_filtered = _piece_rows(np.flatnonzero(faces["gap"]), *ctx)
+    overlaps, ov_members, ov_filtered = _piece_rows(np.flatnonzero(faces["overlap"]), *ctx)
     for g in gaps:
         g["unassigned"] = bool(g["sectors"])
-    if len(gap_pieces):
-        gap_pieces["unassigned"] = gap_pieces["sectors"].astype(bool)
+    sector_lead = {str(ids[i]): (conts[i][0] if conts[i] else None) for i in range(n)}
+    sector_conts = {str(ids[i]): conts[i] for i in range(n)}
     for o in overlaps:
         o["contingents"] = sorted({c for s in o["sectors"] for c in sector_conts[s]})
         leads = [sector_lead[s] for s in o["sectors"] if sector_lead[s]]
         o["conflict"] = len(set(leads)) >= 2
         o["self_overlap"] = len(leads) != len(set(leads))
-    if len(ov_pieces):
-        ov_pieces["contingents"] = [";".join(sorted({c for s in secs.split(";") for c in sector_conts[s]}))
-                                    for secs in ov_pieces["sectors"]]
-        ov_pieces["conflict"] = [len({sector_lead[s] for s in secs.split(";") if sector_lead[s]}) >= 2
-                                 for secs in ov_pieces["sectors"]]
-
-    # contingents
-    registry = list(contingents["code"]) if contingents is not None else []
-    used = sorted({c for cs in conts for c in cs})
-    cont_sum: dict = {}
-    in_ext_rows = faces_gdf[faces_gdf["in_extent"]]
-    for c in sorted(set(used) | set(registry)):
-        cont_sum[c] = {"assigned_km2": 0.0, "exclusive_km2": 0.0, "shared_km2": 0.0, "shares_with": set(),
-                       "lead_sectors": [], "supporting_sectors": [],
-                       "known": (c in registry) if contingents is not None else True}
-    for cs, a in zip(in_ext_rows["contingents"], in_ext_rows["area_km2"]):
-        for c in cs:
-            d = cont_sum[c]
-            d["assigned_km2"] += a
-            if len(cs) == 1:
-                d["exclusive_km2"] += a
-            else:
-                d["shared_km2"] += a
-                d["shares_with"].update(x for x in cs if x != c)
-    for i, cs in enumerate(conts):
-        for j, c in enumerate(cs):
-            cont_sum[c]["lead_sectors" if j == 0 else "supporting_sectors"].append(str(ids[i]))
-    for d in cont_sum.values():
-        d["shares_with"] = sorted(d["shares_with"])
-
-    # oblasts x layers
-    oblasts: dict = {}
-    grp = in_ext_rows[in_ext_rows["oblast"].notna()].groupby(["oblast", "layer"])
-    for (code, layer), g in grp:
-        o = oblasts.setdefault(code, {"name": ob_names[ob_codes.index(code)], "layers": {}})
-        ext = float(g["area_km2"].sum())
-        cov = float(g.loc[g["covered"], "area_km2"].sum())
-        o["layers"][layer] = {"extent_km2": ext, "covered_km2": cov, "gap_km2": ext - cov,
-                              "covered_pct": 100.0 * cov / ext if ext else 0.0}
-
-    sector_info = {}
-    for i in range(len(ids)):
-        sector_info[str(ids[i])] = {"layer": layers_col[i], "contingents": list(conts[i]),
-                                    "area_km2": sector_area.get(i, 0.0),
-                                    "outside_km2": sector_outside.get(i, 0.0)}
-
-    faces_gdf = faces_gdf.set_geometry(to_wgs84(faces_gdf.geometry.values)).set_crs(4326, allow_override=True)
-    faces_gdf["sectors"] = [";".join(s) for s in faces_gdf["sectors"]]
-    faces_gdf["contingents"] = [";".join(s) for s in faces_gdf["contingents"]]
+    if band_cov_air is not None:
+        start, band_cov, air_in = band_cov_air
+        for b, band in enumerate(air_bands):
+            sel_b = start + np.flatnonzero(air_in & ~band_cov[:, b])
+            band["gaps"], _, band["filtered"] = _piece_rows(sel_b, faces, None, ids, min_area_km2, ob_codes, ob_tree)
+            for g in band["gaps"]:
+                g.pop("sectors", None)
+    faces.pop("oblast_i")
     return Analysis(
         domains=domains, contingents=cont_sum,
-        unassigned_sectors=[str(ids[i]) for i in range(len(ids)) if not conts[i]],
+        unassigned_sectors=[str(ids[i]) for i in range(n) if not conts[i]],
         unknown_contingents=sorted(c for c in used if c not in registry) if contingents is not None else [],
         idle_contingents=sorted(c for c in registry if c not in used),
         gaps=gaps, overlaps=overlaps, oblasts=dict(sorted(oblasts.items())), air_bands=air_bands,
-        sectors=sector_info,
-        filtered={"gaps": gap_filtered, "overlaps": ov_filtered},
-        min_area_km2=min_area_km2, faces=faces_gdf, gap_pieces=gap_pieces, overlap_pieces=ov_pieces,
+        sectors=sector_info, filtered={"gaps": gap_filtered, "overlaps": ov_filtered},
+        min_area_km2=min_area_km2, _faces=faces,
+        _pieces={"gaps": (gaps, gap_members), "overlaps": (overlaps, ov_members)},
     )
 
 
-def _pieces(faces: gpd.GeoDataFrame, mask: np.ndarray, group: str | None, min_area: float,
-            ob_codes, ob_geoms, ob_tree):
-    """Dissolve selected faces into connected pieces (per layer, and per ``group`` value)."""
-    rows, geoms = [], []
-    sel = faces[mask]
-    if len(sel):
-        keys = ["layer"] + ([group] if group else [])
-        for key, g in sel.groupby(keys, sort=False):
-            merged = shapely.coverage_union_all(g.geometry.values)
-            parts = shapely.get_parts(merged)
-            pts = shapely.point_on_surface(g.geometry.values)
-            tree = shapely.STRtree(parts)
-            f_i, p_i = tree.query(pts, predicate="within")
-            ob_area: list[dict] = [defaultdict(float) for _ in parts]
-            fa = g["area_km2"].to_numpy()
-            fo = g["oblast"].to_numpy()
-            for f, p in zip(f_i, p_i):
-                if isinstance(fo[f], str):
-                    ob_area[p][fo[f]] += fa[f]
-            for p, part in enumerate(parts):
-                a = float(shapely.area(part) / 1e6)
-                # list the units holding a real share of the piece, not digitising slivers
-                floor = max(min_area, 0.001 * a)
-                obs = sorted((k for k, v in ob_area[p].items() if v >= floor), key=lambda k: -ob_area[p][k])
-                at_sea = not obs
-                if at_sea:
-                    obs = [ob_codes[int(ob_tree.query_nearest(part)[0])]]
-                row = {"domain": key[0] if isinstance(key, tuple) else key, "area_km2": a,
-                       "oblasts": obs, "at_sea": at_sea}
-                if group:
-                    row[group] = list(key[1])
-                rows.append(row)
-                geoms.append(part)
-    order = sorted(range(len(rows)), key=lambda i: -rows[i]["area_km2"])
-    rows = [rows[i] for i in order]
-    geoms = [geoms[i] for i in order]
-    cent = to_wgs84(shapely.centroid(np.asarray(geoms, dtype=object))) if geoms else []
-    for r, c in zip(rows, cent):
-        r["centroid"] = [round(c.x, 5), round(c.y, 5)]
-    listed = [r for r in rows if r["area_km2"] >= min_area]
-    small = [r for r in rows if r["area_km2"] < min_area]
-    gdf = gpd.GeoDataFrame(
-        [{k: (";".join(v) if isinstance(v, list) and k != "centroid" else v) for k, v in r.items()
-          if k != "centroid"} for r in rows],
-        geometry=to_wgs84(np.asarray(geoms, dtype=object)) if geoms else [], crs=4326)
-    return gdf, listed, {"count": len(small), "area_km2": float(sum(r["area_km2"] for r in small))}
+def _member_keys(ps: np.ndarray, ss: np.ndarray, nf: int) -> tuple[np.ndarray, list]:
+    """An integer per face naming its exact set of covering sectors, and the sets (key 0 = none)."""
+    keys = np.zeros(nf, dtype=np.int64)
+    sets: list = [np.zeros(0, dtype=np.int64)]
+    if len(ps) == 0:
+        return keys, sets
+    cuts = np.searchsorted(ps, np.arange(1, nf))
+    lookup: dict[bytes, int] = {}
+    for f, chunk in enumerate(np.split(ss, cuts)):
+        if len(chunk):
+            k = lookup.get(chunk.tobytes())
+            if k is None:
+                k = lookup[chunk.tobytes()] = len(sets)
+                sets.append(chunk)
+            keys[f] = k
+    return keys, sets
+
+
+def _piece_rows(sel: np.ndarray, faces: dict, members_by_key, ids, min_area: float, ob_codes, ob_tree):
+    """Connected pieces of the selected faces (per layer and member set), largest first.
+
+    Returns ``(rows, members, filtered)``: rows and face indices of the pieces of at least
+    ``min_area`` km², and the count and area of the smaller ones.
+    """
+    empty = {"count": 0, "area_km2": 0.0}
+    if len(sel) == 0:
+        return [], [], empty
+    member_key, key_sets = members_by_key if members_by_key is not None else (None, None)
+    layer_i = np.unique(faces["layer"][sel], return_inverse=True)[1]
+    keys = layer_i.astype(np.int64) * (1 << 40) + (member_key[sel] if member_key is not None else 0)
+    comp = _components(faces["geometry"][sel], keys)
+    ncomp = int(comp.max()) + 1
+    area = faces["area_km2"][sel]
+    piece_area = np.bincount(comp, weights=area, minlength=ncomp)
+    listed = piece_area >= min_area
+    filtered = {"count": int((~listed).sum()), "area_km2": float(piece_area[~listed].sum())}
+    keep = np.flatnonzero(listed[comp])  # faces of listed pieces
+    if len(keep) == 0:
+        return [], [], filtered
+    comp_k, area_k, sel_k = comp[keep], area[keep], sel[keep]
+    cent = shapely.centroid(faces["geometry"][sel_k])
+    cx = np.bincount(comp_k, weights=shapely.get_x(cent) * area_k, minlength=ncomp)
+    cy = np.bincount(comp_k, weights=shapely.get_y(cent) * area_k, minlength=ncomp)
+    pieces = np.flatnonzero(listed)
+    pieces = pieces[np.argsort(-piece_area[pieces], kind="stable")]
+    cx, cy = cx[pieces] / piece_area[pieces], cy[pieces] / piece_area[pieces]
+    cent_xy = shapely.get_coordinates(to_wgs84(shapely.points(cx, cy)))
+    # faces of each piece, and the area each oblast holds of it
+    order = np.argsort(comp_k, kind="stable")
+    bounds = np.searchsorted(comp_k[order], np.arange(ncomp + 1))
+    ob_i = faces["oblast_i"][sel_k]
+    rows, members = [], []
+    sea = []
+    for r, c in enumerate(pieces):
+        mem = order[bounds[c]:bounds[c + 1]]
+        a = float(piece_area[c])
+        ob_area = np.bincount(ob_i[mem][ob_i[mem] >= 0], weights=area_k[mem][ob_i[mem] >= 0],
+                              minlength=len(ob_codes))
+        floor = max(min_area, 0.001 * a)
+        obs = [ob_codes[k] for k in np.argsort(-ob_area, kind="stable") if ob_area[k] >= floor and ob_area[k] > 0]
+        at_sea = not ob_area.any()
+        first = sel_k[mem[0]]
+        row = {"domain": str(faces["layer"][first]), "area_km2": a, "oblasts": obs, "at_sea": bool(at_sea),
+               "centroid": [round(float(cent_xy[r, 0]), 5), round(float(cent_xy[r, 1]), 5)]}
+        if member_key is not None:
+            row["sectors"] = sorted(str(ids[s]) for s in key_sets[member_key[first]])
+        if at_sea:
+            sea.append(r)
+        rows.append(row)
+        members.append(sel_k[mem])
+    if sea:  # a piece at sea is located by the nearest unit
+        inp, near = ob_tree.query_nearest(shapely.points(cx[sea], cy[sea]))
+        for i, t in zip(inp[::-1], near[::-1]):  # reversed so the first match wins
+            rows[sea[i]]["oblasts"] = [ob_codes[int(t)]]
+    return rows, members, filtered
 
 
 def analyze_sample(min_area_km2: float = DEFAULT_MIN_AREA_KM2) -> Analysis:

@@ -1,0 +1,116 @@
+"""Benchmark the coverage engine against what a typical user writes (not part of CI).
+
+    python tests/benchmarks/bench_engine.py              # 100, 1,000, 10,000 sectors; baseline at 100 and 1,000
+    python tests/benchmarks/bench_engine.py --sizes 100 1000 --baseline-max 100
+
+Plans are Voronoi-like sectors over Ukraine's air extent (fixed seed, ~150 vertices each, 20 % grown into
+their neighbours, 20 % shrunk, 5 % unassigned; 50 % land, 30 % air, 10 % sea, 10 % monitoring). For each
+size it prints the engine's seconds and peak RSS, the baseline's seconds (a geopandas.overlay(how='union')
+loop per layer), checks that both agree on gap and overlap km² (non-air layers, within 0.1 %), and times
+the whole `ua-coverage analyze FILE --json` process against a process that only reads the same file and
+computes shapely.union_all of its sectors and the gap against the extent.
+"""
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _plans import make_plan  # noqa: E402
+
+from coverage.analysis import analyze, to_laea  # noqa: E402
+from coverage.domains import national_extents  # noqa: E402
+from coverage.ingest import load_sectors  # noqa: E402
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def baseline(sectors: gpd.GeoDataFrame, extents) -> dict:
+    """gap and overlap km² per non-air layer with a geopandas.overlay union loop."""
+    out = {}
+    for layer in ("land", "sea", "monitoring"):
+        sel = sectors[sectors["layer"] == layer]
+        ext = gpd.GeoDataFrame(geometry=to_laea([extents.layers[layer]]), crs="EPSG:3035")
+        geoms = to_laea(sel.geometry.values)
+        assigned = np.array([bool(c) for c in sel["contingents"]])
+        acc = None
+        for g in geoms:
+            nxt = gpd.GeoDataFrame({"m": [1]}, geometry=[g], crs="EPSG:3035")
+            if acc is None:
+                acc = nxt.rename(columns={"m": "n"})
+                continue
+            acc = gpd.overlay(acc, nxt, how="union", keep_geom_type=True)
+            acc["n"] = acc["n"].fillna(0) + acc["m"].fillna(0)
+            acc = acc.drop(columns="m")
+        inside = gpd.overlay(acc, ext, how="intersection", keep_geom_type=True) if acc is not None else None
+        overlap = float(inside.loc[inside["n"] >= 2].area.sum() / 1e6) if inside is not None else 0.0
+        covered = gpd.GeoDataFrame(geometry=[shapely.union_all(geoms[assigned])], crs="EPSG:3035")
+        gap = float(gpd.overlay(ext, covered, how="difference").area.sum() / 1e6)
+        out[layer] = {"gap_km2": gap, "overlap_km2": overlap}
+    return out
+
+
+def time_process(args: list[str]) -> float:
+    t = time.perf_counter()
+    subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
+    ap.add_argument("--baseline-max", type=int, default=1000)
+    ap.add_argument("--repeat", type=int, default=3, help="engine runs per size (median reported)")
+    args = ap.parse_args()
+    extents = national_extents()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
+    print(f"{'sectors':>8} {'engine s':>9} {'faces':>8} {'peak MB':>8} {'baseline s':>11} {'speed-up':>9} "
+          f"{'CLI s':>7} {'read+union s':>13} {'CLI ratio':>10}")
+    for n in args.sizes:
+        plan = make_plan(n)
+        path = tmp / f"plan{n}.gpkg"
+        plan.to_file(path)
+        sectors = load_sectors(path).sectors
+        times = []
+        for _ in range(args.repeat):
+            t = time.perf_counter()
+            result = analyze(sectors, extents, None)
+            times.append(time.perf_counter() - t)
+        eng = float(np.median(times))
+        nfaces = len(result._faces["area_km2"])
+        base_s = speed = "-"
+        if n <= args.baseline_max:
+            t = time.perf_counter()
+            ref = baseline(sectors, extents)
+            base = time.perf_counter() - t
+            base_s, speed = f"{base:.2f}", f"{base / eng:.0f}x"
+            for layer, v in ref.items():
+                for k, want in v.items():
+                    got = result.domains[layer][k]
+                    if abs(got - want) > max(1e-3 * max(want, 1.0), 0.05):
+                        print(f"  DISAGREE {layer} {k}: engine {got:.3f} baseline {want:.3f}")
+        cli = float(np.median([time_process([sys.executable, "-m", "coverage", "analyze", str(path), "--json"])
+                               for _ in range(args.repeat)]))
+        floor_code = (
+            "import sys, pyogrio, shapely; from coverage.domains import national_extents;"
+            f"df = pyogrio.read_dataframe({str(path)!r});"
+            "u = shapely.union_all(df.geometry.values);"
+            "g = national_extents().layers['air'].difference(u)")
+        floor = float(np.median([time_process([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]))
+        print(f"{n:>8} {eng:>9.2f} {nfaces:>8} {peak_mb():>8.0f} {base_s:>11} {speed:>9} {cli:>7.2f} "
+              f"{floor:>13.2f} {cli / floor:>9.2f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()
