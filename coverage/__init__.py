@@ -6,6 +6,8 @@ cheap and the CLI loads only what a command needs) and pinned by ``tests/test_ap
 """
 from __future__ import annotations
 
+from . import _gdal  # noqa: F401  (must run before pyogrio is imported)
+
 __version__ = "0.1.0"
 
 _EXPORTS = {

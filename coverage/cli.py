@@ -49,7 +49,7 @@ def cmd_analyze(args) -> int:
     sector_path = geodata.sample_sectors_path() if sample else Path(args.sector_file)
     reg_path = Path(args.contingents) if args.contingents else geodata.sample_contingents_path()
     registry = read_contingents(reg_path)
-    res = load_sectors(sector_path, strict=False, repair=args.repair)
+    res = load_sectors(sector_path, strict=False, repair=args.repair, layer=args.layer, encoding=args.encoding)
     extents = national_extents().replace(sample_extents()) if sample else national_extents()
     if args.extents:
         extents = extents.replace(read_extents(args.extents))
@@ -121,7 +121,8 @@ def _human(result, path, sample: bool, warnings) -> str:
 def cmd_validate(args) -> int:
     from .ingest import validate_file
 
-    report = validate_file(args.file, contingents=args.contingents, repair=args.repair)
+    report = validate_file(args.file, contingents=args.contingents, repair=args.repair, layer=args.layer,
+                           encoding=args.encoding)
     if args.json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -161,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--min-area", type=float, default=0.01, metavar="KM2",
                    help="smallest gap/overlap piece listed, km² (default 0.01; totals stay exact)")
     a.add_argument("--repair", action="store_true", help="repair invalid polygons instead of refusing them")
+    a.add_argument("--layer", help="the layer to read when the file holds several")
+    a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.set_defaults(func=cmd_analyze)
 
     v = sub.add_parser("validate", help="would this file be accepted as a new plan revision?")
@@ -168,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the sample's)")
     v.add_argument("--json", action="store_true", help="print the stable JSON report (see README)")
     v.add_argument("--repair", action="store_true", help="accept invalid polygons by repairing them")
+    v.add_argument("--layer", help="the layer to read when the file holds several")
+    v.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     v.set_defaults(func=cmd_validate)
     return p
 

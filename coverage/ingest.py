@@ -1,25 +1,41 @@
 """Read sector files into the canonical model, with validation.
 
-This module is the only place that parses plan files. :func:`read_sectors` reads a polygon layer,
-reprojects it to EPSG:4326, maps its fields onto :mod:`coverage.schema`, checks the geometry and
-returns the sectors plus the problems and warnings it found. ``strict=True`` is what an upload
-must pass; ``strict=False`` (local analysis) tolerates contingent codes unknown to the registry.
+This module is the only entry point for plan files. The pipeline:
+
+1. size limit checked on the file before it is read;
+2. :mod:`coverage._sniff` recognises the format from the bytes (never from the client's file name),
+   refuses XML DOCTYPEs and non-WGS84 GeoJSON ``crs`` members, and unpacks zip archives member by
+   member with byte caps, under names we choose;
+3. :mod:`coverage._worker` opens the result with GDAL — in a separate process with a time and memory
+   limit for uploads (``strict=True``), in-process for a trusted local file — checks the driver,
+   layer, feature/field/vertex/text limits and the CRS, and reprojects to EPSG:4326;
+4. :func:`coverage.schema.normalise_sectors` and the geometry rules below check the content.
+
+``strict=True`` is what an upload must pass ("would this be accepted as a new revision?").
+``strict=False`` (local analysis) applies no size limits and tolerates contingent codes unknown to
+the registry; every other rule still applies.
+
+Examples
+--------
+>>> from coverage import geodata
+>>> res = read_sectors(geodata.sample_sectors_path())
+>>> res.accepted, res.format, res.driver, len(res.sectors)
+(True, 'GeoJSON', 'GeoJSON', 19)
 """
 from __future__ import annotations
 
+import base64
+import json
 import os
-from dataclasses import dataclass, field
+import subprocess
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("GDAL_HTTP_TIMEOUT", "1")
-os.environ["CPL_VSIL_CURL_ALLOWED_EXTENSIONS"] = ".none"  # no network reads through GDAL's /vsicurl/
-
-import geopandas as gpd  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-
-from .errors import FormatError, IngestError, Problem, ValidationError  # noqa: E402
-from .schema import normalise_sectors  # noqa: E402
+from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
+from ._sniff import prepare
+from .errors import IngestError, LimitError, Problem, ValidationError
+from .settings import MB, Limits
 
 #: Ukraine's surroundings: every coordinate of a plan must fall inside (lon/lat degrees).
 BOUNDS = (21.5, 43.5, 40.8, 53.0)
@@ -29,58 +45,147 @@ BOUNDS = (21.5, 43.5, 40.8, 53.0)
 class ReadResult:
     """What :func:`read_sectors` found: the sectors and everything worth telling the user."""
 
-    sectors: gpd.GeoDataFrame
+    sectors: "gpd.GeoDataFrame"  # noqa: F821
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     driver: str = ""
     format: str = ""
     path: str = ""
+    features: int = 0
 
     @property
     def accepted(self) -> bool:
         return not self.problems
 
 
-def read_layer(path: str | Path, layer: str | None = None) -> gpd.GeoDataFrame:
-    """Read one polygon layer and return it in EPSG:4326 (no content checks)."""
-    import pyogrio
-
+def _load_bytes(source, limits: Limits) -> bytes:
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return bytes(source)
+    path = Path(source)
     try:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
-        raise FormatError(f"cannot read {Path(path).name}: {exc}. Use GeoJSON, GeoPackage, zipped "
-                          "Shapefile, KML/KMZ, FlatGeobuf or CSV with a WKT column.") from exc
-    if gdf.crs is None:
-        raise IngestError(f"{Path(path).name} declares no coordinate reference system; save it with a "
-                          "CRS (EPSG:4326 is safest)", rule="crs-missing")
-    if gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise IngestError(f"cannot read {path}: {exc.strerror or exc}", rule="file-unreadable") from exc
+    if size > limits.max_file_mb * MB:
+        raise LimitError(f"the file is {size / MB:.1f} MB; the limit is {limits.max_file_mb:g} MB. Split the plan "
+                         "or simplify its polygons.", rule="file-too-large")
+    if path.is_dir():
+        raise IngestError(f"{path} is a folder; give a file (zip a shapefile's parts)", rule="file-unreadable")
+    return path.read_bytes()
+
+
+def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
+    req = {"files": {k: base64.b64encode(v).decode("ascii") for k, v in prep.files.items()},
+           "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits)}
+    env = {**os.environ, **_gdal.ENV}
+    env["GDAL_SKIP"] = _gdal.ENV["GDAL_SKIP"]
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    try:
+        proc = subprocess.run([sys.executable, "-m", "coverage._worker"], input=json.dumps(req).encode(),
+                              capture_output=True, timeout=limits.parse_timeout_s, env=env)
+    except subprocess.TimeoutExpired as exc:
+        raise LimitError(f"reading the file took longer than {limits.parse_timeout_s:g} s; it is refused. "
+                         "Simplify it or split it.", rule="parse-timeout") from exc
+    if proc.returncode != 0 or not proc.stdout:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+        if b"MemoryError" in proc.stderr or proc.returncode in (-9, -6):
+            raise LimitError(f"reading the file needed more than {limits.parse_memory_mb} MB of memory or "
+                             f"{limits.parse_timeout_s:g} s of CPU; it is refused", rule="parse-memory")
+        raise IngestError(f"the file could not be read ({tail[0][:200]})", rule="format-damaged")
+    return json.loads(proc.stdout)
+
+
+def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, encoding: str | None):
+    """Bytes -> (GeoDataFrame in EPSG:4326, format, driver, problems, warnings)."""
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from ._worker import read_prepared
+
+    data = _load_bytes(source, limits)
+    prep = prepare(data, limits, encoding)
+    raw = _run_worker(prep, limits, layer) if isolate else \
+        read_prepared(prep.files, prep.main, prep.format, layer, asdict(limits))
+    problems = [Problem(**p) for p in raw.get("problems", [])]
+    warnings = prep.warnings + [Problem(**w) for w in raw.get("warnings", [])]
+    fmt = prep.format
+    if problems:
+        return None, fmt, raw.get("driver", ""), problems, warnings
+    frame = pd.DataFrame(raw["records"], columns=raw["columns"])
+    geoms = [None if w is None else shapely.from_wkb(base64.b64decode(w)) for w in raw["wkb"]]
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326)), fmt, raw["driver"], problems, warnings
+
+
+def read_layer(source, *, layer: str | None = None, limits: Limits | None = None) -> "gpd.GeoDataFrame":  # noqa: F821
+    """Read one polygon layer (e.g. an extents file) in EPSG:4326, leniently; raise on any problem."""
+    gdf, fmt, _, problems, _ = _read_frame(source, limits=limits or Limits.lenient(), isolate=False,
+                                           layer=layer, encoding=None)
+    if problems:
+        raise ValidationError(f"{_name(source)} cannot be used: {problems[0]}", rule=problems[0].rule,
+                              problems=problems)
     return gdf
 
 
-def read_sectors(path: str | Path, *, registry: set[str] | None = None, strict: bool = False,
-                 repair: bool = False) -> ReadResult:
+def _name(source) -> str:
+    return "the uploaded file" if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).name
+
+
+def read_sectors(source, *, registry: set[str] | None = None, strict: bool = False, repair: bool = False,
+                 limits: Limits | None = None, layer: str | None = None, encoding: str | None = None,
+                 isolate: bool | None = None) -> ReadResult:
     """Read and check a sector file.
 
     Parameters
     ----------
-    path : path of the file.
+    source : a path, or the uploaded bytes.
     registry : known contingent codes; with ``strict=True`` unknown codes are problems.
-    strict : apply the upload rules (unknown contingents refused).
+    strict : apply the upload rules: size limits and unknown contingents refused.
     repair : opt-in: make invalid polygons valid (reported as warnings) instead of refusing them.
+    limits : upload limits (default :meth:`Limits.from_env` when strict, none otherwise).
+    layer : the layer to read when the file holds several.
+    encoding : the text encoding of a shapefile without a .cpg file, or of a CSV.
+    isolate : parse in a separate worker process (default: when strict).
 
-    Raises
-    ------
-    IngestError
-        when the file cannot be read at all; content problems are returned, not raised.
+    Returns
+    -------
+    ReadResult
+        with ``problems`` (the file is refused if there is any) and ``warnings``. Nothing is raised
+        for bad content; only programming errors propagate.
     """
-    gdf = read_layer(path)
+    import geopandas as gpd
+
+    limits = limits or (Limits.from_env() if strict else Limits.lenient())
+    isolate = strict if isolate is None else isolate
+    empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
+    try:
+        gdf, fmt, driver, problems, warnings = _read_frame(source, limits=limits, isolate=isolate, layer=layer,
+                                                           encoding=encoding)
+    except IngestError as exc:
+        return ReadResult(empty, problems=exc.problems, path=str(_name(source)))
+    if problems:
+        return ReadResult(empty, problems=problems, warnings=warnings, driver=driver, format=fmt,
+                          path=_name(source))
+    res = check_sectors(gdf, registry=registry if strict else None, repair=repair)
+    res.warnings[:0] = warnings
+    res.driver, res.format, res.path = driver, fmt, _name(source)
+    return res
+
+
+def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False) -> ReadResult:
+    """Apply the schema and geometry rules to a layer already read into EPSG:4326."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from .schema import normalise_sectors
+
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    frame, p, w = normalise_sectors(gdf, registry if strict else None)
+    frame, p, w = normalise_sectors(gdf, registry)
     problems += p
     warnings += w
-    if len(frame) == 0 and not problems:
+    if len(gdf) == 0:
         problems.append(Problem("no-features", "the file holds no features"))
     geoms = np.asarray(frame.geometry.values if len(frame) else [], dtype=object)
     ids = list(frame["sector_id"]) if len(frame) else []
@@ -106,45 +211,50 @@ def read_sectors(path: str | Path, *, registry: set[str] | None = None, strict: 
         lo, la = coords[:, 0], coords[:, 1]
         if not ((lo >= BOUNDS[0]) & (lo <= BOUNDS[2]) & (la >= BOUNDS[1]) & (la <= BOUNDS[3])).all():
             swapped = ((la >= BOUNDS[0]) & (la <= BOUNDS[2]) & (lo >= BOUNDS[1]) & (lo <= BOUNDS[3])).all()
-            hint = (" — latitude and longitude look swapped" if swapped else
-                    " — coordinates look like metres; declare the file's CRS" if np.abs(coords).max() > 1000
-                    else "")
-            problems.append(Problem("out-of-area", f"coordinates fall outside Ukraine's surroundings "
+            metres = np.abs(coords).max() > 1000
+            rule = "latlon-swapped" if swapped else ("crs-wrong" if metres else "out-of-area")
+            hint = (" — latitude and longitude look swapped: write longitude first (x = lon, y = lat)" if swapped
+                    else " — the numbers look like metres but the file says degrees: declare the CRS it was "
+                    "drawn in" if metres else "; check the CRS the file declares")
+            problems.append(Problem(rule, f"coordinates fall outside Ukraine's surroundings "
                                     f"(lon {BOUNDS[0]}–{BOUNDS[2]}, lat {BOUNDS[1]}–{BOUNDS[3]}){hint}",
                                     feature=i, sector_id=sid))
             continue
         if not g.is_valid:
             reason = shapely.is_valid_reason(g)
             if repair:
-                g = shapely.make_valid(g)
-                g = shapely.union_all([p for p in shapely.get_parts(g) if p.geom_type in ("Polygon", "MultiPolygon")])
+                fixed = shapely.make_valid(g)
+                fixed = shapely.union_all([x for x in shapely.get_parts(fixed)
+                                           if x.geom_type in ("Polygon", "MultiPolygon")])
                 warnings.append(Problem("geometry-repaired", f"invalid polygon ({reason}) was repaired",
                                         feature=i, sector_id=sid))
+                g = fixed
             else:
                 problems.append(Problem("invalid-geometry", f"the polygon is invalid: {reason}. Fix it in your "
-                                        "GIS or re-submit with repair enabled", feature=i, sector_id=sid))
+                                        "GIS, or accept an automatic repair (--repair)", feature=i, sector_id=sid))
                 continue
         geoms[i] = g
     if len(frame):
         frame = frame.copy()
         frame["geometry"] = geoms
-    sectors = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326) if len(frame) else \
-        gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=4326))
-    return ReadResult(sectors=sectors, problems=problems, warnings=warnings, path=str(path))
+        sectors = gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
+    else:
+        sectors = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
+    return ReadResult(sectors=sectors, problems=problems, warnings=warnings, features=len(gdf))
 
 
-def load_sectors(path: str | Path, *, registry: set[str] | None = None, strict: bool = False,
-                 repair: bool = False) -> ReadResult:
+def load_sectors(source, **kw) -> ReadResult:
     """Like :func:`read_sectors`, but raise :class:`ValidationError` when any problem was found."""
-    res = read_sectors(path, registry=registry, strict=strict, repair=repair)
+    res = read_sectors(source, **kw)
     if res.problems:
         n = len(res.problems)
-        raise ValidationError(f"{Path(path).name} was not accepted: {n} problem(s); first: {res.problems[0]}",
-                              problems=res.problems)
+        raise ValidationError(f"{_name(source)} was not accepted: {n} problem(s); first: {res.problems[0]}",
+                              rule=res.problems[0].rule, problems=res.problems)
     return res
 
 
-def validate_file(path: str | Path, *, contingents: str | Path | None = None, repair: bool = False) -> dict:
+def validate_file(source, *, contingents=None, repair: bool = False, limits: Limits | None = None,
+                  layer: str | None = None, encoding: str | None = None) -> dict:
     """Answer "would this upload be accepted?" as the stable report documented in the README.
 
     ``{"accepted", "format", "driver", "features", "problems": [...], "warnings": [...]}``; each
@@ -154,12 +264,7 @@ def validate_file(path: str | Path, *, contingents: str | Path | None = None, re
     from .schema import read_contingents
 
     reg = read_contingents(contingents or geodata.sample_contingents_path())
-    report = {"accepted": False, "format": "", "driver": "", "features": 0, "problems": [], "warnings": []}
-    try:
-        res = read_sectors(path, registry=set(reg["code"]), strict=True, repair=repair)
-    except IngestError as exc:
-        report["problems"] = [p.as_dict() for p in exc.problems]
-        return report
-    report.update(accepted=res.accepted, format=res.format, driver=res.driver, features=len(res.sectors),
-                  problems=[p.as_dict() for p in res.problems], warnings=[w.as_dict() for w in res.warnings])
-    return report
+    res = read_sectors(source, registry=set(reg["code"]), strict=True, repair=repair, limits=limits,
+                       layer=layer, encoding=encoding)
+    return {"accepted": res.accepted, "format": res.format, "driver": res.driver, "features": res.features,
+            "problems": [p.as_dict() for p in res.problems], "warnings": [w.as_dict() for w in res.warnings]}

@@ -1,0 +1,252 @@
+"""Recognise a sector file by its bytes and unpack archives safely, before GDAL sees anything.
+
+Nothing here trusts the client's file name. Archives are read member by member with byte caps and
+never extracted under the names they carry; the result is a set of files with names *we* choose.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import stat
+import zipfile
+from dataclasses import dataclass, field
+
+from .errors import FormatError, IngestError, LimitError, Problem
+from .settings import MB, Limits
+
+_XML_DANGER = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ARCHIVE_EXT = (".zip", ".kmz", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz")
+_SHP_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
+WGS84_NAMES = {
+    "urn:ogc:def:crs:ogc:1.3:crs84", "urn:ogc:def:crs:ogc::crs84", "urn:ogc:def:crs:epsg::4326",
+    "urn:ogc:def:crs:epsg:6.6:4326", "epsg:4326", "crs84", "ogc:crs84",
+}
+
+
+@dataclass
+class Prepared:
+    """A recognised file: its format, the files to hand to GDAL (our names), and what we noticed."""
+
+    format: str
+    files: dict[str, bytes]
+    main: str
+    warnings: list[Problem] = field(default_factory=list)
+    encoding_checked: bool = False
+
+
+def _limit(rule: str, message: str) -> LimitError:
+    return LimitError(message, rule=rule, problems=[Problem(rule, message)])
+
+
+def _reject(rule: str, message: str, cls=IngestError) -> IngestError:
+    return cls(message, rule=rule, problems=[Problem(rule, message)])
+
+
+def prepare(data: bytes, limits: Limits, encoding: str | None = None) -> Prepared:
+    """Detect the format of ``data`` and return the files GDAL should read."""
+    if len(data) > limits.max_file_mb * MB:
+        raise _limit("file-too-large", f"the file is {len(data) / MB:.1f} MB; the limit is "
+                     f"{limits.max_file_mb:g} MB. Split the plan or simplify its polygons.")
+    if len(data) == 0:
+        raise _reject("file-empty", "the file is empty", FormatError)
+    head = data[:64]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _prepare_zip(data, limits, encoding)
+    if head.startswith(b"SQLite format 3\x00"):
+        app_id = data[68:72] if len(data) >= 72 else b""
+        if app_id not in (b"GPKG", b"GP10", b"GP11"):
+            raise _reject("format-unknown", "this is an SQLite database but not a GeoPackage "
+                          "(application_id is not GPKG); export it as GeoPackage", FormatError)
+        return Prepared("GeoPackage", {"plan.gpkg": data}, "plan.gpkg")
+    if head[:3] == b"fgb" and head[4:7] == b"fgb":
+        return Prepared("FlatGeobuf", {"plan.fgb": data}, "plan.fgb")
+    text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text_head.startswith(b"<"):
+        return _prepare_xml(data, "KML")
+    if text_head.startswith(b"{") or text_head.startswith(b"["):
+        return _prepare_geojson(data)
+    return _prepare_csv(data, encoding)
+
+
+def _prepare_xml(data: bytes, fmt: str, name: str = "plan.kml") -> Prepared:
+    if _XML_DANGER.search(data):
+        raise _reject("xml-doctype", "the XML declares a DOCTYPE or ENTITY, which could read local files or "
+                      "fetch URLs; export the KML again without a DOCTYPE")
+    if re.search(rb"<(\w+:)?NetworkLink[\s>]", data):
+        raise _reject("kml-networklink", "the KML contains a NetworkLink, which would fetch data from elsewhere; "
+                      "export a self-contained KML")
+    root = re.search(rb"<(?!\?|!)([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)", data)
+    if not root or root.group(2) != b"kml":
+        found = root.group(2).decode("ascii", "replace") if root else "nothing"
+        raise _reject("format-unknown", f"this XML file's root element is <{found}>, not <kml>; only KML is "
+                      "read among XML formats (not GML, GPX or GDAL VRT)", FormatError)
+    return Prepared(fmt, {name: data}, name)
+
+
+def _prepare_geojson(data: bytes) -> Prepared:
+    try:
+        doc = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise _reject("encoding-invalid", f"GeoJSON must be UTF-8 (byte {exc.start} is not); save it as UTF-8",
+                      FormatError) from exc
+    except json.JSONDecodeError as exc:
+        raise _reject("json-invalid", f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                      f"column {exc.colno}", FormatError) from exc
+    if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
+        raise _reject("format-unknown", "this JSON is not GeoJSON (no FeatureCollection or Feature); "
+                      "Esri JSON and TopoJSON are not read", FormatError)
+    crs = doc.get("crs")
+    if crs is not None:
+        name = ""
+        if isinstance(crs, dict) and crs.get("type") == "name" and isinstance(crs.get("properties"), dict):
+            name = str(crs["properties"].get("name", ""))
+        if name.lower() not in WGS84_NAMES:
+            what = f"type {crs.get('type')!r}" if isinstance(crs, dict) else "an unexpected value"
+            raise _reject("geojson-crs", f"the GeoJSON 'crs' member ({what}{', ' + name if name else ''}) is "
+                          "not WGS84; GeoJSON must be in WGS84 lon/lat (RFC 7946): reproject it and remove "
+                          "the 'crs' member")
+    return Prepared("GeoJSON", {"plan.geojson": data}, "plan.geojson", encoding_checked=True)
+
+
+def _prepare_csv(data: bytes, encoding: str | None) -> Prepared:
+    if b"\x00" in data[:4096]:
+        raise _reject("format-unknown", "this is a binary file of a kind we do not read; not a format we read: "
+                      "use GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf or CSV with a WKT column",
+                      FormatError)
+    try:
+        text = data.decode(encoding or "utf-8-sig")
+    except (UnicodeDecodeError, LookupError) as exc:
+        if isinstance(exc, LookupError):
+            raise _reject("encoding-unknown", f"unknown encoding {encoding!r}") from exc
+        raise _reject("encoding-invalid", f"the text is not {encoding or 'UTF-8'} (byte {exc.start}); save it as "
+                      "UTF-8 or name its encoding", FormatError) from exc
+    first = text.splitlines()[0] if text else ""
+    cols = [c.strip().strip('"').lower() for c in re.split(r"[,;\t]", first)]
+    if not any(c in ("wkt", "geometry", "the_geom", "geom") for c in cols):
+        raise _reject("format-unknown", "not a format we read: a CSV needs a WKT geometry column named "
+                      "'wkt' or 'geometry'; other files must be GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ "
+                      "or FlatGeobuf", FormatError)
+    return Prepared("CSV", {"plan.csv": text.encode("utf-8")}, "plan.csv", encoding_checked=True)
+
+
+def _prepare_zip(data: bytes, limits: Limits, encoding: str | None) -> Prepared:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _reject("zip-damaged", f"the zip archive is damaged: {exc}", FormatError) from exc
+    files = [i for i in infos if not i.is_dir()]
+    if len(infos) > limits.max_zip_entries:
+        raise _limit("zip-entries", f"the archive has {len(infos)} entries; the limit is "
+                     f"{limits.max_zip_entries}. Zip only the layer's files.")
+    for i in infos:
+        name = i.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name) or ".." in parts:
+            raise _reject("zip-path", f"the archive entry {name!r} has an absolute or '..' path; zip the files "
+                          "without folders")
+        if stat.S_ISLNK(i.external_attr >> 16):
+            raise _reject("zip-symlink", f"the archive entry {name!r} is a symbolic link; zip real files only")
+        if len([p for p in parts if p]) > 2:
+            raise _reject("zip-nested", f"the archive entry {name!r} is nested more than one folder deep; zip the "
+                          "layer's files at the top level")
+        if name.lower().endswith(_ARCHIVE_EXT):
+            raise _reject("zip-nested", f"the archive contains another archive ({name!r}); nested archives are "
+                          "not read")
+    declared = sum(i.file_size for i in files)
+    if declared > limits.max_unpacked_mb * MB:
+        raise _limit("zip-too-large", f"the archive unpacks to {declared / MB:.1f} MB; the limit is "
+                     f"{limits.max_unpacked_mb:g} MB")
+    by_ext: dict[str, list[zipfile.ZipInfo]] = {}
+    for i in files:
+        base = i.filename.rsplit("/", 1)[-1]
+        if base.startswith(".") or base.startswith("__MACOSX"):
+            continue
+        ext = "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
+        by_ext.setdefault(ext, []).append(i)
+    if any(i.filename.startswith("__MACOSX") for i in files):
+        by_ext = {k: [i for i in v if not i.filename.startswith("__MACOSX")] for k, v in by_ext.items()}
+
+    budget = [limits.max_unpacked_mb * MB]
+
+    def read(info: zipfile.ZipInfo) -> bytes:
+        out = bytearray()
+        try:
+            with zf.open(info) as fh:
+                while chunk := fh.read(1 << 16):
+                    out += chunk
+                    budget[0] -= len(chunk)
+                    if budget[0] < 0:
+                        raise _limit("zip-too-large", "the archive unpacks to more than "
+                                     f"{limits.max_unpacked_mb:g} MB")
+                    if len(out) > max(info.compress_size, 1) * limits.max_zip_ratio and len(out) > MB:
+                        raise _limit("zip-ratio", f"the archive entry {info.filename!r} expands more than "
+                                     f"{limits.max_zip_ratio:g}:1 (a zip bomb?); it is refused")
+        except (zipfile.BadZipFile, RuntimeError, OSError, EOFError) as exc:
+            raise _reject("zip-damaged", f"the archive entry {info.filename!r} cannot be read: {exc}",
+                          FormatError) from exc
+        if out[:4] == b"PK\x03\x04":
+            raise _reject("zip-nested", f"the archive entry {info.filename!r} is itself an archive; nested "
+                          "archives are not read")
+        return bytes(out)
+
+    kml = by_ext.get(".kml", [])
+    shp = by_ext.get(".shp", [])
+    if shp:
+        if len(shp) > 1:
+            raise _reject("layer-multiple", "the archive holds several shapefiles (" +
+                          ", ".join(i.filename for i in shp) + "); upload one layer per file")
+        stem = shp[0].filename[:-4]
+        parts = {}
+        for ext in _SHP_PARTS:
+            match = [i for i in files if i.filename.lower() == (stem + ext).lower()]
+            if match:
+                parts[ext] = read(match[0])
+        for ext in (".shx", ".dbf"):
+            if ext not in parts:
+                raise _reject("shapefile-incomplete", f"the shapefile has no {ext} file; zip the .shp, .shx, "
+                              ".dbf and .prj together", FormatError)
+        prepared = Prepared("Shapefile", {f"plan{ext}": b for ext, b in parts.items()}, "plan.shp")
+        _check_dbf_encoding(prepared, encoding)
+        return prepared
+    if kml:
+        doc = [i for i in kml if i.filename.rsplit("/", 1)[-1].lower() == "doc.kml"] or kml
+        if len(kml) > 1 and len(doc) != 1:
+            raise _reject("layer-multiple", "the KMZ holds several KML documents; keep one (doc.kml)")
+        p = _prepare_xml(read(doc[0]), "KMZ")
+        return p
+    for ext, fmt in ((".geojson", "GeoJSON"), (".json", "GeoJSON"), (".gpkg", "GeoPackage"), (".fgb", "FlatGeobuf")):
+        if ext in by_ext:
+            raise _reject("zip-unsupported", f"zip archives are read for shapefiles and KMZ only; upload the "
+                          f"{fmt} file itself, unzipped", FormatError)
+    raise _reject("zip-no-layer", "the archive holds no shapefile (.shp with .shx and .dbf) and no KML",
+                  FormatError)
+
+
+def _check_dbf_encoding(p: Prepared, encoding: str | None) -> None:
+    """Shapefile text must be UTF-8, or in the encoding named by a .cpg file or by the user."""
+    if encoding:
+        try:
+            "".encode(encoding)
+        except LookupError as exc:
+            raise _reject("encoding-unknown", f"unknown encoding {encoding!r}") from exc
+        p.files["plan.cpg"] = encoding.encode("ascii")
+        p.encoding_checked = True
+        return
+    cpg = p.files.get("plan.cpg", b"").decode("ascii", "replace").strip().lower()
+    if cpg and cpg.replace("-", "") not in ("utf8", "65001"):
+        return  # GDAL honours the declared code page
+    dbf = p.files["plan.dbf"]
+    if len(dbf) < 32:
+        raise _reject("shapefile-damaged", "the .dbf file is truncated", FormatError)
+    header_len = int.from_bytes(dbf[8:10], "little")
+    body = dbf[header_len:]
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _reject("encoding-invalid", "the shapefile's text is not UTF-8 and no .cpg file names its "
+                      "encoding; add a .cpg file (e.g. containing 'cp1251') or name the encoding when "
+                      "uploading", FormatError) from exc
+    p.files["plan.cpg"] = b"UTF-8"
+    p.encoding_checked = True

@@ -1,0 +1,233 @@
+"""The ingest worker: the only code that hands client bytes to GDAL.
+
+Run as ``python -m coverage._worker`` with a JSON request on stdin; answers JSON on stdout. The
+parent (:mod:`coverage.ingest`) enforces a wall-clock timeout; this process caps its own memory
+and CPU time, so one hostile file cannot take the server down. :func:`read_prepared` is also called
+in-process for the lenient analysis of a trusted local file.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import sqlite3
+import sys
+import tempfile
+from pathlib import Path
+
+from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
+
+#: CRSs a sector file may declare (EPSG codes), besides OGC:CRS84
+ALLOWED_EPSG = {
+    4326: "WGS 84", 4258: "ETRS89", 3035: "ETRS89 / LAEA Europe", 3034: "ETRS89 / LCC Europe",
+    3857: "WGS 84 / Pseudo-Mercator",
+    **{32600 + z: f"WGS 84 / UTM zone {z}N" for z in range(34, 38)},
+    **{5558 + z: f"UCS-2000 / Gauss-Kruger zone {z}" for z in range(4, 8)},      # 5562-5565
+    **{6374 + z: f"UCS-2000 / Ukraine TM zone {z}" for z in range(7, 14)},      # 6381-6387
+    **{28400 + z: f"Pulkovo 1942 / Gauss-Kruger zone {z}" for z in range(4, 8)},  # 28404-28407
+}
+
+
+def _problem(rule, message, feature=None, field=None):
+    return {"rule": rule, "message": message, "feature": feature, "sector_id": None, "field": field}
+
+
+def _crs_check(crs, fmt: str, sample_xy):
+    """Return (epsg or None, problem or None) for the CRS GDAL reports."""
+    if fmt in ("GeoJSON", "KML", "KMZ", "CSV"):
+        return 4326, None  # by definition of the format (CSV: WKT in WGS84 lon/lat, see README)
+    if crs is None:
+        hint = ""
+        if sample_xy is not None:
+            x, y = sample_xy
+            if abs(x) > 1000 or abs(y) > 1000:
+                hint = (f" Its coordinates (e.g. {x:.0f}, {y:.0f}) look like metres: declare the projected CRS "
+                        "it was drawn in (e.g. UTM zone 36N, EPSG:32636).")
+            else:
+                hint = " Its coordinates look like degrees: declare WGS 84 (EPSG:4326)."
+        return None, _problem("crs-missing", "the file declares no coordinate reference system (a shapefile "
+                              "needs its .prj)." + hint)
+    from pyproj import CRS
+
+    c = CRS.from_user_input(crs)
+    epsg = c.to_epsg(min_confidence=70)
+    if c.to_authority() == ("OGC", "CRS84"):
+        return 4326, None
+    if epsg in ALLOWED_EPSG:
+        return epsg, None
+    allowed = ", ".join(f"EPSG:{k}" for k in sorted(ALLOWED_EPSG))
+    return None, _problem("crs-not-allowed", f"the CRS {c.name!r} (EPSG:{epsg}) is not one we accept; "
+                          f"reproject to WGS 84 (EPSG:4326) or one of: {allowed}")
+
+
+def _gpkg_row_count(path: Path, layer: str) -> tuple[int | None, int | None]:
+    """(feature count GeoPackage metadata claims, real row count) for a layer."""
+    con = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+    try:
+        claimed = None
+        try:
+            row = con.execute("SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (layer,)).fetchone()
+            claimed = None if row is None else row[0]
+        except sqlite3.DatabaseError:
+            pass
+        real = con.execute(f'SELECT COUNT(*) FROM "{layer.replace(chr(34), chr(34) * 2)}"').fetchone()[0]
+        return claimed, real
+    finally:
+        con.close()
+
+
+def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | None, limits: dict) -> dict:
+    """Open the prepared files with GDAL and return attributes + WKB (EPSG:4326, 2-D) or problems."""
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    from ._gdal import DRIVERS
+
+    out = {"driver": "", "features": 0, "problems": [], "warnings": [], "columns": [], "records": [],
+           "wkb": [], "crs": None}
+    with tempfile.TemporaryDirectory(prefix="ua-ingest-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        path = Path(tmp) / main
+        try:
+            layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+        except Exception as exc:  # noqa: BLE001 - every GDAL failure becomes a clear problem
+            out["problems"].append(_problem("format-damaged", f"the {fmt} file cannot be opened: {exc}"))
+            return out
+        if layer is None:
+            if len(layers) != 1:
+                out["problems"].append(_problem("layer-multiple" if layers else "layer-missing",
+                                                f"the file holds {len(layers)} layers ({', '.join(layers[:10])}); "
+                                                "upload one layer, or name the layer to read"))
+                return out
+            layer = layers[0]
+        elif layer not in layers:
+            out["problems"].append(_problem("layer-missing", f"there is no layer {layer!r}; the file holds: "
+                                            f"{', '.join(layers[:10])}"))
+            return out
+        open_opts = {}
+        if fmt == "CSV":
+            open_opts = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,the_geom,geom", "KEEP_GEOM_COLUMNS": "NO",
+                         "AUTODETECT_TYPE": "NO"}
+        try:
+            info = pyogrio.read_info(path, layer=layer, **open_opts)
+        except Exception as exc:  # noqa: BLE001
+            out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
+            return out
+        out["driver"] = info.get("driver", "")
+        if out["driver"] != DRIVERS["KML" if fmt == "KMZ" else fmt]:
+            out["problems"].append(_problem("driver-mismatch", f"the file looks like {fmt} but GDAL opened it "
+                                            f"with the {out['driver']!r} driver; it is refused"))
+            return out
+        n = int(info.get("features", -1))
+        if fmt == "GeoPackage":
+            claimed, real = _gpkg_row_count(path, layer)
+            if claimed is not None and claimed != real:
+                out["problems"].append(_problem("gpkg-feature-count", f"the GeoPackage says the layer has {claimed} "
+                                                f"features but its table holds {real} rows (stale metadata); "
+                                                "open and save it again in your GIS, or run ogrinfo -sql "
+                                                "'RECOMPUTE EXTENT ON' on it"))
+                return out
+            n = real
+        if n > limits["max_features"]:
+            out["problems"].append(_problem("feature-limit", f"the layer has {n} features; the limit is "
+                                            f"{limits['max_features']}"))
+            return out
+        fields = list(info.get("fields", []))
+        if len(fields) > limits["max_fields"]:
+            out["problems"].append(_problem("field-limit", f"the layer has {len(fields)} fields; the limit is "
+                                            f"{limits['max_fields']}"))
+            return out
+        try:
+            df = pyogrio.read_dataframe(path, layer=layer, **open_opts)
+        except Exception as exc:  # noqa: BLE001
+            out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
+            return out
+    if fmt in ("KML", "KMZ"):  # LIBKML adds KML's own Placemark fields; keep them only when used
+        boiler = ["id", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
+                  "visibility", "drawOrder", "icon"]
+        drop = [c for c in boiler if c in df.columns and df[c].isna().all()
+                or (c in df.columns and c in ("tessellate", "extrude", "visibility", "drawOrder"))]
+        df = df.drop(columns=drop)
+    out["features"] = len(df)
+    geoms = np.asarray(df.geometry.values, dtype=object)
+    counts = shapely.get_num_coordinates(geoms)
+    for i in np.flatnonzero(counts > limits["max_vertices_per_feature"])[:20]:
+        out["problems"].append(_problem("vertex-limit-feature", f"the polygon has {counts[i]:,} vertices; the limit is "
+                                        f"{limits['max_vertices_per_feature']:,} per feature: simplify it", int(i)))
+    if counts.sum() > limits["max_vertices_per_file"]:
+        out["problems"].append(_problem("vertex-limit-file", f"the file has {counts.sum():,} vertices; the limit is "
+                                        f"{limits['max_vertices_per_file']:,}: simplify the polygons"))
+    if out["problems"]:
+        return out
+    xy = shapely.get_coordinates(geoms[:50])
+    sample = tuple(xy[0]) if len(xy) else None
+    epsg, prob = _crs_check(df.crs, fmt, sample)
+    if prob:
+        out["problems"].append(prob)
+        return out
+    out["crs"] = f"EPSG:{epsg}"
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        geoms = shapely.force_2d(geoms)
+        for i in np.flatnonzero(has_z)[:20]:
+            out["warnings"].append(_problem("geometry-z-dropped", "Z values were dropped; only 2-D footprints count",
+                                            int(i)))
+    if epsg != 4326:
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs(epsg, 4326, always_xy=True)
+        finite = ~shapely.is_missing(geoms)
+        geoms[finite] = shapely.transform(geoms[finite], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    cols = [c for c in df.columns if c != df.geometry.name]
+    max_text = limits["max_text_chars"]
+    records = []
+    for i, row in enumerate(df[cols].itertuples(index=False, name=None)):
+        rec = []
+        for c, v in zip(cols, row):
+            if v is None or (isinstance(v, float) and math.isnan(v)):
+                rec.append(None)
+                continue
+            if hasattr(v, "isoformat"):
+                v = v.isoformat()[:10] if hasattr(v, "hour") and not (v.hour or v.minute or v.second) else v.isoformat()
+            elif isinstance(v, (np.integer, np.floating, np.bool_)):
+                v = v.item()
+            elif isinstance(v, bytes):
+                out["problems"].append(_problem("field-binary", "binary values are not allowed", i, str(c)))
+                v = None
+            if isinstance(v, str) and len(v) > max_text:
+                out["problems"].append(_problem("text-too-long", f"the value has {len(v)} characters; the limit is "
+                                                f"{max_text}", i, str(c)))
+            rec.append(v)
+        records.append(rec)
+    out["columns"] = [str(c) for c in cols]
+    out["records"] = records
+    out["wkb"] = [None if g is None else base64.b64encode(shapely.to_wkb(g)).decode("ascii") for g in geoms]
+    return out
+
+
+def _limit_resources(limits: dict) -> None:
+    import resource
+
+    mem = int(limits["parse_memory_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+    cpu = int(math.ceil(limits["parse_timeout_s"])) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def main() -> int:
+    req = json.loads(sys.stdin.buffer.read())
+    _limit_resources(req["limits"])
+    files = {k: base64.b64decode(v) for k, v in req["files"].items()}
+    try:
+        res = read_prepared(files, req["main"], req["format"], req.get("layer"), req["limits"])
+    except MemoryError:
+        res = {"problems": [_problem("parse-memory", "reading the file needed more memory than allowed "
+                                     f"({req['limits']['parse_memory_mb']} MB); it is refused")]}
+    sys.stdout.write(json.dumps(res, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
