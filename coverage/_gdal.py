@@ -48,9 +48,9 @@ ENV = {
 def harden() -> None:
     """Apply :data:`ENV` to this process (keeps values a user has set explicitly, except GDAL_SKIP)."""
     for k, v in ENV.items():
-        if k == "GDAL_SKIP":
-            have = os.environ.get(k, "")
-            os.environ[k] = ",".join(x for x in (have, v) if x)
+        if k == "GDAL_SKIP":  # merge with what is there (a child process inherits ours)
+            have = [x for x in os.environ.get(k, "").split(",") if x]
+            os.environ[k] = ",".join(have + [x for x in v.split(",") if x not in have])
         else:
             os.environ.setdefault(k, v)
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from .errors import CoverageError, IngestError
 
+DATA_DIR_HELP = ("the plan store's folder (default: $UA_COVERAGE_DATA_DIR, else "
+                 "$XDG_DATA_HOME/ua-coverage, i.e. ~/.local/share/ua-coverage)")
 NOTIONAL_NOTE = "NOTIONAL PLANNING DATA - illustrative sample plan, not a real deployment"
 
 
@@ -45,15 +48,31 @@ def cmd_analyze(args) -> int:
     from .ingest import load_sectors
     from .schema import read_contingents
 
-    sample = args.sector_file is None
-    sector_path = geodata.sample_sectors_path() if sample else Path(args.sector_file)
-    reg_path = Path(args.contingents) if args.contingents else geodata.sample_contingents_path()
-    registry = read_contingents(reg_path)
-    res = load_sectors(sector_path, strict=False, repair=args.repair, layer=args.layer, encoding=args.encoding)
-    extents = national_extents().replace(sample_extents()) if sample else national_extents()
+    if args.revision is not None:
+        if args.sector_file:
+            print("ua-coverage: give a SECTOR_FILE or --revision, not both", file=sys.stderr)
+            return 2
+        from .store import open_store
+
+        st = open_store(args.data_dir)
+        info = st.current() if args.revision == "current" else st.revision(_rev_id(args.revision))
+        plan = st.load(info.id)
+        sample = plan.notional
+        sector_path = f"revision {info.id} ({info.message})"
+        reg_path = f"revision {info.id}"
+        registry, sectors, extents = plan.contingents, plan.sectors, plan.full_extents()
+        warnings = []
+    else:
+        sample = args.sector_file is None
+        sector_path = geodata.sample_sectors_path() if sample else Path(args.sector_file)
+        reg_path = Path(args.contingents) if args.contingents else geodata.sample_contingents_path()
+        registry = read_contingents(reg_path)
+        res = load_sectors(sector_path, strict=False, repair=args.repair, layer=args.layer, encoding=args.encoding)
+        sectors, warnings = res.sectors, res.warnings
+        extents = national_extents().replace(sample_extents()) if sample else national_extents()
     if args.extents:
         extents = extents.replace(read_extents(args.extents))
-    result = analyze(res.sectors, extents, registry, min_area_km2=args.min_area)
+    result = analyze(sectors, extents, registry, min_area_km2=args.min_area)
     if args.out:
         from .analysis import write_layers
 
@@ -62,11 +81,149 @@ def cmd_analyze(args) -> int:
     if args.json:
         doc = result.to_dict()
         doc["plan"] = {"sectors_file": str(sector_path), "contingents_file": str(reg_path),
-                       "notional": sample, "warnings": [w.as_dict() for w in res.warnings]}
+                       "notional": sample, "warnings": [w.as_dict() for w in warnings]}
         json.dump(doc, sys.stdout, indent=2, ensure_ascii=False, default=float)
         print()
         return 0
-    print(_human(result, sector_path, sample, res.warnings))
+    print(_human(result, sector_path, sample, warnings))
+    return 0
+
+
+def _rev_id(text) -> int:
+    try:
+        n = int(str(text).removeprefix("r").removeprefix("revision").strip())
+    except ValueError:
+        raise SystemExit(f"ua-coverage: {text!r} is not a revision id (revision ids are whole numbers)")
+    return n
+
+
+def _author(args) -> str:
+    import getpass
+
+    return args.author or os.environ.get("UA_COVERAGE_AUTHOR") or getpass.getuser()
+
+
+def _print_diff(d: dict, out=sys.stdout) -> None:
+    def line(s=""):
+        print(s, file=out)
+
+    n = sum(len(d[k]) for k in ("added", "removed", "reshaped", "attributes", "reassigned"))
+    line(f"Changes from revision {d['from']} to {d['to'] if d['to'] else 'the new file'}: {n}")
+    for a in d["added"]:
+        line(f"  + added      {a['sector_id']} {a['name']!r} ({a['layer']}, {a['area_km2']:,.1f} km²)")
+    for r in d["removed"]:
+        line(f"  - removed    {r['sector_id']} {r['name']!r} ({r['layer']}, {r['area_km2']:,.1f} km²)")
+    for r in d["reshaped"]:
+        line(f"  ~ reshaped   {r['sector_id']}: +{r['gained_km2']:,.1f} km² gained, -{r['lost_km2']:,.1f} km² lost")
+    for r in d["reassigned"]:
+        line(f"  > reassigned {r['sector_id']}: {';'.join(r['from']) or 'unassigned'} -> "
+             f"{';'.join(r['to']) or 'unassigned'}")
+    for r in d["attributes"]:
+        ch = ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}" for k, v in r["changes"].items())
+        line(f"  * attributes {r['sector_id']}: {ch}")
+    reg = d.get("contingents_registry", {})
+    if reg.get("added") or reg.get("removed"):
+        line(f"  registry: +{', '.join(reg['added']) or '-'} / -{', '.join(reg['removed']) or '-'}")
+    cov = d.get("coverage")
+    if cov:
+        line("Coverage effect (km², before -> after):")
+        for layer, v in cov.items():
+            g, o = v["gap_km2"], v["overlap_km2"]
+            line(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
+                 f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})")
+
+
+def cmd_import(args) -> int:
+    from .ingest import read_sectors
+    from .plan import Plan
+    from .store import open_store
+    from .store.diff import diff_plans
+
+    st = open_store(args.data_dir)
+    cur = st.current()
+    base = cur.id if args.base is None else _rev_id(args.base)
+    base_plan = st.load(base)
+    res = read_sectors(args.file, registry=base_plan.registry(), strict=True, repair=args.repair,
+                       layer=args.layer, encoding=args.encoding)
+    for w in res.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    if res.problems:
+        print(f"ua-coverage: {Path(args.file).name} was REJECTED ({len(res.problems)} problem(s)); nothing was "
+              f"changed, revision {cur.id} is still current.", file=sys.stderr)
+        _print_problems(res.problems)
+        return 1
+    plan = Plan(res.sectors, base_plan.contingents, base_plan.extents, notional=base_plan.notional)
+    _print_diff(diff_plans(base_plan, plan, st.revision(base), None))
+    from .errors import ConflictError
+
+    try:
+        info = st.commit(plan, base=base, author=_author(args), message=args.message,
+                         source_name=Path(args.file).name, source_format=res.format)
+    except ConflictError as exc:
+        print(f"ua-coverage: CONFLICT: {exc.message}", file=sys.stderr)
+        return 1
+    if info.id == base:
+        print(f"No change: the file equals revision {base}; nothing was committed.")
+        return 0
+    if info.id <= cur.id:
+        print(f"Already committed as revision {info.id} (same content on the same base, by {info.author} at "
+              f"{info.time}); nothing new was committed.")
+        return 0
+    eff = st.diff(base, info.id).get("coverage", {})
+    if eff:
+        print("Coverage effect (km², before -> after):")
+        for layer, v in eff.items():
+            g, o = v["gap_km2"], v["overlap_km2"]
+            print(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
+                  f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})")
+    print(f"Committed revision {info.id} (parent {info.parent}) by {info.author} at {info.time}: {info.message}")
+    return 0
+
+
+def cmd_history(args) -> int:
+    from .store import open_store
+
+    st = open_store(args.data_dir)
+    cur = st.current().id
+    revs = st.history()
+    if args.json:
+        json.dump({"current": cur, "revisions": [r.as_dict() for r in revs]}, sys.stdout, indent=2,
+                  ensure_ascii=False)
+        print()
+        return 0
+    print(_table(["", "revision", "parent", "time (UTC)", "author", "sectors", "hash", "message"], [
+        ["*" if r.id == cur else "", r.id, r.parent or "-", r.time, r.author, r.sectors, r.hash[:12], r.message]
+        for r in revs], align="lrrllrll"))
+    print(f"\n* current: revision {cur}")
+    return 0
+
+
+def cmd_diff(args) -> int:
+    from .store import open_store
+
+    d = open_store(args.data_dir).diff(_rev_id(args.a), _rev_id(args.b))
+    if args.json:
+        json.dump(d, sys.stdout, indent=2, ensure_ascii=False, default=float)
+        print()
+    else:
+        _print_diff(d)
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from .errors import ConflictError
+    from .store import open_store
+
+    st = open_store(args.data_dir)
+    target = _rev_id(args.id)
+    st.revision(target)
+    try:
+        info = st.rollback(target, author=_author(args), message=args.message)
+    except ConflictError as exc:
+        print(f"ua-coverage: CONFLICT: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"Committed revision {info.id} (parent {info.parent}) with the content of revision {target}: "
+          f"{info.message}")
     return 0
 
 
@@ -164,7 +321,39 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--repair", action="store_true", help="repair invalid polygons instead of refusing them")
     a.add_argument("--layer", help="the layer to read when the file holds several")
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
+    a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
+    a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     a.set_defaults(func=cmd_analyze)
+
+    im = sub.add_parser("import", help="validate a sector file, show the change, commit it as a new revision")
+    im.add_argument("file")
+    im.add_argument("-m", "--message", required=True, help="what this revision changes")
+    im.add_argument("--author", help="who commits (default: $UA_COVERAGE_AUTHOR or your login name)")
+    im.add_argument("--base", metavar="ID", help="the revision your file was based on (default: current)")
+    im.add_argument("--repair", action="store_true", help="accept invalid polygons by repairing them")
+    im.add_argument("--layer", help="the layer to read when the file holds several")
+    im.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV")
+    im.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    im.set_defaults(func=cmd_import)
+
+    h = sub.add_parser("history", help="list every plan revision")
+    h.add_argument("--json", action="store_true", help="print the stable JSON document (see README)")
+    h.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    h.set_defaults(func=cmd_history)
+
+    d = sub.add_parser("diff", help="what changed between two revisions, and its effect on coverage")
+    d.add_argument("a")
+    d.add_argument("b")
+    d.add_argument("--json", action="store_true", help="print the stable JSON document (see README)")
+    d.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    d.set_defaults(func=cmd_diff)
+
+    r = sub.add_parser("rollback", help="make a new revision whose content equals an earlier one")
+    r.add_argument("id")
+    r.add_argument("-m", "--message", required=True)
+    r.add_argument("--author", help="who commits (default: $UA_COVERAGE_AUTHOR or your login name)")
+    r.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    r.set_defaults(func=cmd_rollback)
 
     v = sub.add_parser("validate", help="would this file be accepted as a new plan revision?")
     v.add_argument("file")

@@ -86,3 +86,26 @@ class AnalysisError(CoverageError):
 
     rule = "analysis"
 
+
+
+class StoreError(CoverageError):
+    """The plan store could not be opened, read or written."""
+
+    rule = "store"
+
+
+class ConflictError(StoreError):
+    """A commit was based on a revision that is no longer current (someone else committed first)."""
+
+    rule = "conflict"
+
+    def __init__(self, message: str, *, base: int | None = None, current: int | None = None):
+        super().__init__(message)
+        self.base = base
+        self.current = current
+
+
+class RevisionNotFound(StoreError):
+    """No revision has the id asked for."""
+
+    rule = "revision-not-found"

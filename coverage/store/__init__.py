@@ -1,0 +1,100 @@
+"""Plan revisions: one narrow interface, an embedded SQLite implementation (the default).
+
+A revision is an immutable, complete plan with its metadata; "current" is a pointer moved in the
+same transaction that adds a revision. Nothing is overwritten in place; rollback adds a revision.
+
+Where the store lives: ``--data-dir DIR``, else ``$UA_COVERAGE_DATA_DIR``, else the per-user default
+``$XDG_DATA_HOME/ua-coverage`` (``~/.local/share/ua-coverage``). It is created on first use and
+seeded with the NOTIONAL sample plan as revision 1.
+"""
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..plan import Plan
+
+
+@dataclass(frozen=True)
+class RevisionInfo:
+    """A revision's metadata (people see the id as "revision N")."""
+
+    id: int
+    parent: int | None
+    author: str
+    time: str  # UTC, ISO 8601
+    message: str
+    hash: str
+    sectors: int
+    source_name: str = ""
+    source_format: str = ""
+    summary: dict = field(default_factory=dict, compare=False)
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "parent": self.parent, "author": self.author, "time": self.time,
+                "message": self.message, "sectors": self.sectors, "hash": self.hash,
+                "source_name": self.source_name, "source_format": self.source_format}
+
+
+class Store(ABC):
+    """What every backend provides (SQLite now, PostGIS later); callers use only this."""
+
+    @abstractmethod
+    def current(self) -> RevisionInfo: ...
+
+    @abstractmethod
+    def revision(self, rev_id: int) -> RevisionInfo: ...
+
+    @abstractmethod
+    def history(self) -> list[RevisionInfo]: ...
+
+    @abstractmethod
+    def load(self, rev_id: int) -> Plan: ...
+
+    @abstractmethod
+    def commit(self, plan: Plan, *, base: int, author: str, message: str, source_name: str = "",
+               source_format: str = "") -> RevisionInfo:
+        """Add a revision based on ``base`` and make it current, atomically.
+
+        Raises :class:`~coverage.errors.ConflictError` if ``base`` is no longer current. Retrying the
+        same content on the same base returns the revision the first attempt made.
+        """
+
+    @abstractmethod
+    def audit(self) -> list[dict]: ...
+
+    def rollback(self, rev_id: int, *, author: str, message: str, base: int | None = None) -> RevisionInfo:
+        """A new revision whose content equals revision ``rev_id``."""
+        plan = self.load(rev_id)
+        old = self.revision(rev_id)
+        base = self.current().id if base is None else base
+        return self.commit(plan, base=base, author=author, message=message,
+                           source_name=f"rollback to revision {rev_id}", source_format=old.source_format)
+
+    def diff(self, a: int, b: int) -> dict:
+        """Differences from revision ``a`` to ``b`` by ``sector_id`` and their effect on coverage."""
+        from .diff import diff_plans
+
+        return diff_plans(self.load(a), self.load(b), self.revision(a), self.revision(b))
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "ua-coverage"
+
+
+def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
+    """``data_dir``, else ``$UA_COVERAGE_DATA_DIR``, else :func:`default_data_dir`."""
+    if data_dir:
+        return Path(data_dir)
+    env = os.environ.get("UA_COVERAGE_DATA_DIR")
+    return Path(env) if env else default_data_dir()
+
+
+def open_store(data_dir: str | os.PathLike | None = None, *, seed: bool = True) -> Store:
+    """Open (creating and seeding if needed) the store in the resolved data directory."""
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(resolve_data_dir(data_dir), seed=seed)
