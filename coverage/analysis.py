@@ -112,6 +112,8 @@ class Analysis:
     min_area_km2: float
     _faces: dict = field(repr=False, default_factory=dict)
     _pieces: dict = field(repr=False, default_factory=dict)
+    _air_bands: tuple | None = field(repr=False, default=None)
+    _display_cache: dict = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README (``ua-coverage analyze --json``)."""
@@ -129,6 +131,72 @@ class Analysis:
             "filtered": self.filtered,
             "min_area_km2": self.min_area_km2,
         }
+
+    def faces_of(self, layer: str) -> np.ndarray:
+        """Indices of the faces of one layer."""
+        return np.flatnonzero(self._faces["layer"] == layer)
+
+    def gap_faces(self, layer: str, band: int | None = None) -> gpd.GeoDataFrame:
+        """Gaps of a layer for display (EPSG:4326), dissolved by the unassigned sectors they lie in.
+
+        With ``band`` (air only), the gaps of that altitude band. Columns ``sectors``, ``area_km2``.
+        """
+        key = ("gap", layer, band)
+        if key not in self._display_cache:
+            f = self._faces
+            if band is not None and layer == "air" and self._air_bands is not None:
+                start, cov, in_ext = self._air_bands
+                mask = np.zeros(len(f["area_km2"]), bool)
+                mask[start + np.flatnonzero(in_ext & ~cov[:, band])] = True
+                names = None
+            else:
+                mask = f["gap"] & (f["layer"] == layer)
+                names = f["members"]()
+            self._display_cache[key] = self._dissolve(mask, names)
+        return self._display_cache[key]
+
+    def overlap_faces(self, layer: str, band: int | None = None) -> gpd.GeoDataFrame:
+        """Overlaps of a layer for display (EPSG:4326), dissolved by sector set.
+
+        Columns ``sectors``, ``contingents``, ``n`` (sectors), ``conflict``, ``area_km2``.
+        """
+        key = ("overlap", layer)
+        if key not in self._display_cache:
+            f = self._faces
+            mask = f["overlap"] & (f["layer"] == layer)
+            out = self._dissolve(mask, f["members"]())
+            if len(out):
+                conts = f["conts"]()
+                lookup = {}
+                members = f["members"]()
+                for i in np.flatnonzero(mask):
+                    lookup.setdefault(members[i], (conts[i], bool(f["conflict"][i])))
+                out["n"] = [len(x.split(";")) for x in out["sectors"]]
+                out["contingents"] = [lookup[x][0] for x in out["sectors"]]
+                out["conflict"] = [lookup[x][1] for x in out["sectors"]]
+            else:
+                out["n"], out["contingents"], out["conflict"] = [], [], []
+            self._display_cache[key] = out
+        return self._display_cache[key]
+
+    def _dissolve(self, mask: np.ndarray, names: list | None) -> gpd.GeoDataFrame:
+        idx = np.flatnonzero(mask)
+        geoms = self._faces["geometry"]
+        keys = [names[i] for i in idx] if names is not None else [""] * len(idx)
+        groups: dict[str, list[int]] = defaultdict(list)
+        for k, i in zip(keys, idx):
+            groups[k].append(i)
+        rows, out = [], []
+        for k, members in groups.items():
+            g = geoms[members]
+            try:
+                merged = shapely.coverage_union_all(g) if len(g) > 1 else g[0]
+            except shapely.errors.GEOSException:
+                merged = shapely.union_all(g)
+            rows.append({"sectors": k, "area_km2": float(self._faces["area_km2"][members].sum())})
+            out.append(merged)
+        return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []},
+                                geometry=to_wgs84(np.asarray(out, dtype=object)) if out else [], crs=4326)
 
     @cached_property
     def faces(self) -> gpd.GeoDataFrame:
@@ -393,8 +461,8 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
         cuts = np.searchsorted(face_idx, np.arange(1, nf))
         return [";".join(names[v] for v in chunk) for chunk in np.split(values, cuts)]
 
-    faces["members"] = lambda: _split(ps, ss, ids)
-    faces["conts"] = lambda: _split(fc_face, fc_code, codes)
+    faces["members"] = lru_cache(maxsize=1)(lambda: _split(ps, ss, ids))
+    faces["conts"] = lru_cache(maxsize=1)(lambda: _split(fc_face, fc_code, codes))
     faces["oblast"] = np.array([ob_codes[i] if i >= 0 else None for i in faces["oblast_i"]], dtype=object)
 
     # contingent summaries over all four layers
@@ -472,6 +540,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
         gaps=gaps, overlaps=overlaps, oblasts=dict(sorted(oblasts.items())), air_bands=air_bands,
         sectors=sector_info, filtered={"gaps": gap_filtered, "overlaps": ov_filtered},
         min_area_km2=min_area_km2, _faces=faces,
+        _air_bands=band_cov_air,
         _pieces={"gaps": (gaps, gap_members), "overlaps": (overlaps, ov_members)},
     )
 

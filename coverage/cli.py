@@ -295,6 +295,15 @@ def cmd_validate(args) -> int:
     return 0 if report["accepted"] else 1
 
 
+def cmd_serve(args) -> int:
+    from .app import create_app
+
+    app = create_app(args.data_dir, marking=args.banner)
+    print(f"Serving the dashboard on http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr)
+    app.run(host=args.host, port=args.port, debug=args.debug)
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors exit 2 with a hint
         self.print_usage(sys.stderr)
@@ -363,6 +372,14 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--layer", help="the layer to read when the file holds several")
     v.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     v.set_defaults(func=cmd_validate)
+    sv = sub.add_parser("serve", help="run the dashboard on the current plan revision")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8050)
+    sv.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    sv.add_argument("--banner", help="marking shown top and bottom (default: $UA_COVERAGE_BANNER or "
+                    "'UNCLASSIFIED // NOTIONAL PLANNING DATA')")
+    sv.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

@@ -96,6 +96,11 @@ def sample_extents_path() -> Path:
     return path("sample/extents.geojson")
 
 
+def labels() -> gpd.GeoDataFrame:
+    """Place labels drawn as polygons (``kind``, ``code``, ``lang`` = en/uk, ``text``); see build_labels.py."""
+    return _read("labels.geojson")
+
+
 def line_of_contact() -> gpd.GeoDataFrame:
     """The sample plan's notional, simplified line of contact (illustrative only)."""
     return _read("sample/line_of_contact.geojson")

@@ -37,6 +37,20 @@ class Plan:
     def registry(self) -> set[str]:
         return set(self.contingents["code"])
 
+    def without(self, codes) -> "Plan":
+        """What-if: the plan as if these contingents withdrew.
+
+        Each is removed from every sector it leads or supports; a supporting nation then leads, and a
+        sector left with nobody becomes unassigned.
+        """
+        gone = set(codes)
+        if not gone:
+            return self
+        s = self.sectors.copy()
+        s["contingents"] = [tuple(c for c in cs if c not in gone) for cs in s["contingents"]]
+        s["contingent"] = [";".join(cs) for cs in s["contingents"]]
+        return Plan(s, self.contingents, self.extents, self.notional)
+
 
 def sector_attrs(row) -> dict:
     """The attributes of one sector as JSON-able values (canonical fields first, then extras)."""

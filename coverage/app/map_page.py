@@ -1,0 +1,197 @@
+"""The map page: controls, the coverage map, KPI cards and tables."""
+from __future__ import annotations
+
+import html as _html
+
+import dash
+from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
+
+from ..figures import GAP_FILL, LAYER_TITLES, MapView, map_figure, zoom_to
+from .state import AppState
+
+LAYER_OPTIONS = [{"label": " Zones / sectors", "value": "zones"}, {"label": " Gaps", "value": "gaps"},
+                 {"label": " Overlaps", "value": "overlaps"}, {"label": " Place labels", "value": "labels"}]
+TABLE_STYLE = dict(style_table={"overflowX": "auto", "maxHeight": "260px", "overflowY": "auto"},
+                   style_cell={"fontFamily": "inherit", "fontSize": "12px", "padding": "3px 6px",
+                               "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
+                   style_header={"fontWeight": "600", "backgroundColor": "#eef1f4"},
+                   sort_action="native", page_action="none")
+
+
+def _banner(marking: str, where: str):
+    return html.Div(marking, className=f"banner banner-{where}", role="note")
+
+
+def _rev_label(r) -> str:
+    return f"revision {r.id} · {r.time[:16].replace('T', ' ')} UTC · {r.author} · {r.message}"
+
+
+def layout(state: AppState, marking: str):
+    revs = state.store.history()
+    cur = state.store.current()
+    plan = state.plan(cur.id)
+    used = sorted({c for cs in plan.sectors["contingents"] for c in cs})
+    names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
+    return html.Div([
+        _banner(marking, "top"),
+        html.Header([
+            html.H1("Ukraine domain coverage"),
+            html.Span("NOTIONAL sample plan — illustrative, not a real deployment", id="notional-note",
+                      className="notional", hidden=not plan.notional),
+            html.Div([
+                html.Label("Plan revision", htmlFor="revision"),
+                dcc.Dropdown(id="revision", options=[{"label": _rev_label(r), "value": r.id} for r in reversed(revs)],
+                             value=cur.id, clearable=False, className="revision-picker"),
+            ], className="revision"),
+        ], className="top"),
+        html.Main([
+            html.Aside([
+                html.Fieldset([html.Legend("Domain"), dcc.RadioItems(
+                    id="domain", value="land", className="radio",
+                    options=[{"label": f" {LAYER_TITLES[d]}", "value": d} for d in ("air", "sea", "land", "monitoring")])]),
+                html.Fieldset([html.Legend("Altitude band (air)"), dcc.Dropdown(id="band", clearable=False,
+                                                                                 value="all", disabled=True)]),
+                html.Fieldset([html.Legend("Layers"), dcc.Checklist(
+                    id="layers", options=LAYER_OPTIONS, value=["zones", "gaps", "overlaps", "labels"],
+                    className="checks")]),
+                html.Fieldset([html.Legend("Labels"), dcc.RadioItems(
+                    id="lang", value="en", className="radio inline",
+                    options=[{"label": " English", "value": "en"}, {"label": " Українська", "value": "uk"}])]),
+                html.Fieldset([html.Legend("Contingents (untick = what if it withdrew)"), dcc.Checklist(
+                    id="contingents", value=used, className="checks contingents",
+                    options=[{"label": html.Span([html.Span(className="swatch", style={
+                        "background": dict(zip(plan.contingents["code"], plan.contingents["colour"])).get(c, "#666")}),
+                        f" {c} — {names.get(c, 'not in registry')}"]), "value": c} for c in used])]),
+            ], className="controls", **{"aria-label": "Map controls"}),
+            html.Section([
+                html.Div(id="revision-info", className="revision-info"),
+                dcc.Location(id="url"), dcc.Store(id="viewport"),
+                html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
+                dcc.Loading(dcc.Graph(id="map", className="map",
+                                      config={"displaylogo": False, "scrollZoom": True, "responsive": True,
+                                              "modeBarButtonsToRemove": ["toImage", "select2d", "lasso2d"]}),
+                            type="circle", delay_show=400),
+            ], className="centre"),
+            html.Section([
+                html.H2("Gaps"), html.P("Click a row to zoom the map to it.", className="hint"),
+                dash_table.DataTable(id="gap-table", columns=[
+                    {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
+                    {"name": "oblasts", "id": "oblasts"}, {"name": "inside unassigned", "id": "sectors"},
+                    {"name": "lon", "id": "lon", "type": "numeric"}, {"name": "lat", "id": "lat", "type": "numeric"}],
+                    **TABLE_STYLE),
+                html.H2("Overlaps"),
+                dash_table.DataTable(id="overlap-table", columns=[
+                    {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
+                    {"name": "sectors", "id": "sectors"}, {"name": "contingents", "id": "contingents"},
+                    {"name": "kind", "id": "kind"}, {"name": "lon", "id": "lon", "type": "numeric"},
+                    {"name": "lat", "id": "lat", "type": "numeric"}], **TABLE_STYLE),
+                html.H2("Contingents"),
+                dash_table.DataTable(id="contingent-table", columns=[
+                    {"name": "code", "id": "code"},
+                    {"name": "assigned km²", "id": "assigned_km2", "type": "numeric", "format": {"specifier": ",.0f"}},
+                    {"name": "alone km²", "id": "exclusive_km2", "type": "numeric", "format": {"specifier": ",.0f"}},
+                    {"name": "shared km²", "id": "shared_km2", "type": "numeric", "format": {"specifier": ",.0f"}},
+                    {"name": "leads", "id": "leads"}, {"name": "shares with", "id": "shares_with"}], **TABLE_STYLE),
+                html.H2("Oblast × domain coverage (%)"),
+                dash_table.DataTable(id="oblast-table", columns=[{"name": "unit", "id": "name"}] + [
+                    {"name": LAYER_TITLES[d], "id": d, "type": "numeric", "format": {"specifier": ".1f"}}
+                    for d in ("air", "sea", "land", "monitoring")], **TABLE_STYLE),
+            ], className="tables"),
+        ], className="page"),
+        html.Footer([
+            "Base data: Made with Natural Earth (public domain); territorial sea © OpenStreetMap contributors (ODbL). ",
+            "Areas are ellipsoidal (WGS84) km².",
+        ], className="attribution"),
+        _banner(marking, "bottom"),
+    ], className="app")
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}"
+
+
+def _kpis(analysis, domain: str, withdrawn: list) -> list:
+    d = analysis.domains[domain]
+    cards = [("Extent", f"{_fmt(d['extent_km2'])} km²", ""),
+             ("Covered", f"{d['covered_pct']:.1f} %", f"{_fmt(d['covered_km2'])} km²"),
+             ("Gap", f"{_fmt(d['gap_km2'])} km²", f"{100 - d['covered_pct']:.1f} % of extent"),
+             ("Overlap", f"{_fmt(d['overlap_km2'])} km²", f"conflict {_fmt(d['conflict_km2'])} km²"),
+             ("Unassigned sectors", str(d["unassigned_sectors"]), f"{_fmt(d['unassigned_km2'])} km² of gap")]
+    out = [html.Div([html.Div(t, className="kpi-title"), html.Div(v, className="kpi-value", id=f"kpi-{t.split()[0].lower()}"),
+                     html.Div(s, className="kpi-sub")], className="kpi" + (" kpi-gap" if t == "Gap" else ""))
+           for t, v, s in cards]
+    if withdrawn:
+        out.append(html.Div(f"What-if: without {', '.join(withdrawn)}", className="kpi whatif"))
+    return out
+
+
+def register(app: dash.Dash, state: AppState) -> None:
+    @app.callback(
+        Output("map", "figure"), Output("kpis", "children"), Output("gap-table", "data"),
+        Output("overlap-table", "data"), Output("contingent-table", "data"), Output("oblast-table", "data"),
+        Output("band", "options"), Output("band", "disabled"), Output("revision-info", "children"),
+        Output("notional-note", "hidden"),
+        Input("revision", "value"), Input("domain", "value"), Input("band", "value"), Input("layers", "value"),
+        Input("lang", "value"), Input("contingents", "value"), Input("viewport", "data"),
+        State("contingents", "options"),
+    )
+    def update(rev_id, domain, band, layers, lang, ticked, viewport, options):
+        rev = state.store.revision(int(rev_id))
+        all_codes = [o["value"] for o in options]
+        withdrawn = sorted(set(all_codes) - set(ticked or []))
+        plan = state.plan(rev.id, tuple(withdrawn))
+        analysis = state.analysis(rev.id, tuple(withdrawn))
+        bands = analysis.air_bands
+        band_opts = [{"label": "All altitudes (2-D footprint)", "value": "all"}] + [
+            {"label": f"{b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft",
+             "value": str(i)} for i, b in enumerate(bands)]
+        band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
+        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn))
+        height = max(440, int(viewport[1]) - 215) if viewport else 620
+        fig = map_figure(plan, analysis, view, height=height)
+        gaps = analysis.air_bands[band_i]["gaps"] if band_i is not None else \
+            [g for g in analysis.gaps if g["domain"] == domain]
+        gap_rows = [{"area_km2": round(g["area_km2"], 2), "oblasts": ", ".join(g["oblasts"]) + (" (nearest)" if g["at_sea"] else ""),
+                     "sectors": ", ".join(g.get("sectors", [])), "lon": g["centroid"][0], "lat": g["centroid"][1]}
+                    for g in gaps]
+        ov_rows = [{"area_km2": round(o["area_km2"], 2), "sectors": ", ".join(o["sectors"]),
+                    "contingents": ", ".join(o["contingents"]),
+                    "kind": "conflict" if o["conflict"] else ("self-overlap" if o["self_overlap"] else "overlap"),
+                    "lon": o["centroid"][0], "lat": o["centroid"][1]}
+                   for o in analysis.overlaps if o["domain"] == domain]
+        cont_rows = [{"code": c, "assigned_km2": v["assigned_km2"], "exclusive_km2": v["exclusive_km2"],
+                      "shared_km2": v["shared_km2"], "leads": ", ".join(v["lead_sectors"]),
+                      "shares_with": ", ".join(v["shares_with"])} for c, v in analysis.contingents.items()
+                     if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"]]
+        ob_rows = [{"name": o["name"], **{d: round(v["covered_pct"], 1) for d, v in o["layers"].items()}}
+                   for o in analysis.oblasts.values()]
+        info = [html.B(f"Revision {rev.id}"), f" · {rev.time.replace('T', ' ').replace('Z', ' UTC')} · by {rev.author} · "
+                f"{rev.message}", html.Span(f" · {LAYER_TITLES[domain]}", className="muted")]
+        return (fig, _kpis(analysis, domain, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
+                domain != "air", info, not plan.notional)
+
+    # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
+    # figure is given an explicit height instead of relying on CSS.
+    app.clientside_callback("function(p) { return [window.innerWidth, window.innerHeight]; }",
+                            Output("viewport", "data"), Input("url", "pathname"))
+
+    @app.callback(
+        Output("map", "figure", allow_duplicate=True),
+        Input("gap-table", "active_cell"), Input("overlap-table", "active_cell"),
+        State("gap-table", "derived_viewport_data"), State("overlap-table", "derived_viewport_data"),
+        prevent_initial_call=True,
+    )
+    def zoom(gap_cell, ov_cell, gap_rows, ov_rows):
+        trig = callback_context.triggered_id
+        cell, rows = (gap_cell, gap_rows) if trig == "gap-table" else (ov_cell, ov_rows)
+        if not cell or not rows or cell["row"] >= len(rows):
+            return dash.no_update
+        row = rows[cell["row"]]
+        # a square around the piece's centroid, sized by its area
+        half = max((row["area_km2"] ** 0.5) / 111.0 * 0.8, 0.05)
+        z = zoom_to((row["lon"] - half, row["lat"] - half * 0.66, row["lon"] + half, row["lat"] + half * 0.66))
+        p = Patch()
+        p["layout"]["map"]["center"] = z["center"]
+        p["layout"]["map"]["zoom"] = z["zoom"]
+        p["layout"]["uirevision"] = f"zoom-{row['lon']}-{row['lat']}"
+        return p

@@ -1,0 +1,205 @@
+"""Plotly figures shared by the dashboard and the exports (one source of figures).
+
+The map uses ``Choroplethmap``/``Scattermap`` traces on plotly's ``white-bg`` style: no tile server, no
+token. Text labels are drawn as polygons (``geodata/labels.geojson``) because MapLibre would fetch text
+glyphs from the internet. Attribute text shown on hover is HTML-escaped here, once.
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+import shapely
+
+from . import geodata
+
+GAP_FILL = "#ff00ff"       # conspicuous, not the hostile red; outlined in black
+GAP_LINE = "#000000"
+OVERLAP_RAMP = {2: "rgba(40,40,40,0.35)", 3: "rgba(20,20,20,0.55)", 4: "rgba(0,0,0,0.75)"}
+UNASSIGNED = "#9e9e9e"
+UNKNOWN = "#666666"
+LAYER_TITLES = {"air": "Air", "sea": "Sea", "land": "Land", "monitoring": "Monitoring"}
+DISPLAY_TOLERANCE = 0.003  # degrees (~300 m): invisible at the national zoom
+UKRAINE_VIEW = {"center": {"lon": 31.3, "lat": 48.6}, "zoom": 4.7}
+
+
+@dataclass
+class MapView:
+    """What the user sees: the domain, layers, band, language and the map extent."""
+
+    domain: str = "land"
+    layers: tuple = ("zones", "gaps", "overlaps", "labels")
+    band: int | None = None          # index into analysis.air_bands, air only
+    lang: str = "en"
+    center: dict = field(default_factory=lambda: dict(UKRAINE_VIEW["center"]))
+    zoom: float = UKRAINE_VIEW["zoom"]
+    withdrawn: tuple = ()
+
+
+def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
+    geoms = np.asarray(geoms, dtype=object)
+    if tolerance:
+        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
+    geoms = shapely.set_precision(geoms, 1e-4)
+    feats = [{"type": "Feature", "id": str(i), "properties": {}, "geometry": json.loads(shapely.to_geojson(g))}
+             for i, g in zip(ids, geoms) if g is not None and not g.is_empty]
+    return {"type": "FeatureCollection", "features": feats}
+
+
+def _fill(fc: dict, colour: str, *, opacity: float, line_colour: str | None = None, line_width: float = 0.5,
+          name: str = "", hover: list[str] | None = None, legend: bool = False) -> go.Choroplethmap:
+    ids = [f["id"] for f in fc["features"]]
+    return go.Choroplethmap(
+        geojson=fc, locations=ids, z=[1] * len(ids), featureidkey="id",
+        colorscale=[[0, colour], [1, colour]], showscale=False, marker_opacity=opacity,
+        marker_line_color=line_colour or colour, marker_line_width=line_width, name=name,
+        hovertext=hover, hoverinfo="text" if hover else "skip", showlegend=False, legendgroup=name)
+
+
+def _outline(geoms, colour: str, width: float, name: str = "") -> go.Scattermap:
+    lon, lat = [], []
+    for g in shapely.simplify(np.asarray(geoms, dtype=object), DISPLAY_TOLERANCE):
+        for ring in shapely.get_rings(shapely.get_parts(g)):
+            xy = shapely.get_coordinates(ring)
+            lon += list(np.round(xy[:, 0], 4)) + [None]
+            lat += list(np.round(xy[:, 1], 4)) + [None]
+    return go.Scattermap(lon=lon, lat=lat, mode="lines", line={"color": colour, "width": width},
+                         hoverinfo="skip", name=name, showlegend=False)
+
+
+def _legend_entry(name: str, colour: str, symbol: str = "square") -> go.Scattermap:
+    return go.Scattermap(lon=[None], lat=[None], mode="markers", name=name,
+                         marker={"size": 14, "color": colour, "symbol": "circle"}, showlegend=True,
+                         hoverinfo="skip")
+
+
+@lru_cache(maxsize=2)
+def _base_layers(lang: str) -> list:
+    nb = geodata.neighbours()
+    seas = geodata.seas()
+    ts = geodata.territorial_sea()
+    units = geodata.admin1()
+    unit_geoms = shapely.coverage_simplify(units.geometry.values, 0.01)  # shared borders stay shared
+    labels = geodata.labels()
+    lab = labels[labels["lang"] == lang]
+    name_col = "name_en" if lang == "en" else "name_uk"
+    return [
+        _fill(_round_geojson(seas.geometry.values, seas.index, 0.01), "#dcebf7", opacity=1, line_width=0),
+        _fill(_round_geojson(nb.geometry.values, nb.index, 0.01), "#ececec", opacity=1, line_colour="#b0b0b0",
+              hover=[html.escape(n) for n in nb[name_col]]),
+        _fill(_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", opacity=1, line_width=0),
+        _fill(_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", opacity=1, line_colour="#9a9a9a",
+              line_width=0.8, hover=[html.escape(n) for n in units[name_col]]),
+    ], _fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0)
+
+
+def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
+    """Hover text per sector: id, name, contingents (lead marked), km² and notes — escaped."""
+    out = []
+    for _, s in sectors.iterrows():
+        codes = list(s["contingents"])
+        conts = ", ".join(f"{c} ★lead" if i == 0 else c for i, c in enumerate(codes)) or "UNASSIGNED"
+        info = analysis.sectors.get(str(s["sector_id"]), {})
+        alt = ""
+        if s["layer"] == "air" and not (math.isnan(s["floor_ft"]) and math.isnan(s["ceiling_ft"])):
+            fl = 0 if math.isnan(s["floor_ft"]) else s["floor_ft"]
+            ce = "∞" if math.isnan(s["ceiling_ft"]) else f"{s['ceiling_ft']:,.0f}"
+            alt = f"<br>altitude {fl:,.0f}–{ce} ft"
+        out.append(f"<b>{html.escape(str(s['sector_id']))}</b> {html.escape(str(s['name']))}"
+                   f"<br>{html.escape(str(s['kind']))} · {html.escape(conts)}"
+                   f"<br>{info.get('area_km2', 0):,.0f} km²{alt}"
+                   + (f"<br><i>{html.escape(str(s['notes']))[:160]}</i>" if str(s.get("notes", "")) else ""))
+    return out
+
+
+def map_figure(plan, analysis, view: MapView, *, title: str | None = None, height: int | None = None) -> go.Figure:
+    """The coverage map of one layer: base layers, zones by lead contingent, gaps, overlaps, labels."""
+    base, labels = _base_layers(view.lang)
+    traces = list(base)
+    layer = view.domain
+    colours = dict(zip(plan.contingents["code"], plan.contingents["colour"]))
+    names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
+    s = plan.sectors
+    sel = s[s["layer"] == layer]
+    legend = []
+    if "zones" in view.layers and len(sel):
+        leads = [c[0] if c else "" for c in sel["contingents"]]
+        hover = sector_hover(sel, analysis, names)
+        kind_monitor = layer == "monitoring"
+        for lead in sorted(set(leads), key=lambda c: (c == "", c)):
+            idx = [i for i, c in enumerate(leads) if c == lead]
+            colour = colours.get(lead, UNKNOWN) if lead else UNASSIGNED
+            fc = _round_geojson(sel.geometry.values[idx], sel["sector_id"].values[idx])
+            label = f"{lead} — {names.get(lead, 'not in registry')}" if lead else "Unassigned sector"
+            traces.append(_fill(fc, colour, opacity=0.45 if kind_monitor else 0.35, line_colour=colour,
+                                line_width=2.5 if kind_monitor else 1.2, name=label,
+                                hover=[hover[i] for i in idx]))
+            legend.append((label, colour))
+        if layer == "land":  # monitoring sectors as context: bold dark outlines, no fill
+            mon = s[s["layer"] == "monitoring"]
+            if len(mon):
+                traces.append(_outline(mon.geometry.values, "#222222", 2.5, "Monitoring sector (outline)"))
+                legend.append(("Monitoring sector (outline)", "#222222"))
+    faces = analysis.faces_of(layer)
+    if "overlaps" in view.layers:
+        ov = analysis.overlap_faces(layer, view.band)
+        for depth in (2, 3, 4):
+            part = ov[(ov["n"] >= depth) & ((ov["n"] < depth + 1) if depth < 4 else True)]
+            if len(part):
+                hover = [f"<b>Overlap</b> of {n} sectors: {html.escape(secs)}<br>{html.escape(conts)}"
+                         f"<br>{'conflict (different leads)' if c else 'same lead'} · {a:,.1f} km²"
+                         for n, secs, conts, c, a in zip(part["n"], part["sectors"], part["contingents"],
+                                                         part["conflict"], part["area_km2"])]
+                traces.append(_fill(_round_geojson(part.geometry.values, part.index), OVERLAP_RAMP[depth],
+                                    opacity=1, line_colour="rgba(0,0,0,0.6)", line_width=0.6,
+                                    name=f"Overlap depth {depth}{'+' if depth == 4 else ''}", hover=hover))
+                legend.append((f"Overlap: {depth}{'+' if depth == 4 else ''} sectors", OVERLAP_RAMP[depth]))
+    if "gaps" in view.layers:
+        gaps = analysis.gap_faces(layer, view.band)
+        if len(gaps):
+            hover = [f"<b>GAP</b> {a:,.1f} km²" + (f"<br>inside unassigned {html.escape(u)}" if u else "")
+                     for a, u in zip(gaps["area_km2"], gaps["sectors"])]
+            traces.append(_fill(_round_geojson(gaps.geometry.values, gaps.index), GAP_FILL, opacity=0.75,
+                                line_colour=GAP_LINE, line_width=1.5, name="Gap", hover=hover))
+            legend.append(("Gap (no contingent covers it)", GAP_FILL))
+    traces.append(_outline([plan.full_extents().layers[layer]], "#444444", 1.2, "Extent"))
+    legend.append((f"{LAYER_TITLES[layer]} extent (outline)", "#444444"))
+    loc = geodata.line_of_contact()
+    if plan.notional:
+        traces.append(_outline_line(loc.geometry.iloc[0], "#5b3a1a", 2.2))
+        legend.append(("Notional line of contact", "#5b3a1a"))
+    if "labels" in view.layers:
+        traces.append(labels)
+    for label, colour in legend:
+        traces.append(_legend_entry(label, colour))
+    del faces
+    fig = go.Figure(traces)
+    fig.update_layout(
+        map={"style": "white-bg", "center": view.center, "zoom": view.zoom},
+        margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0}, height=height,
+        legend={"x": 0.995, "y": 0.01, "xanchor": "right", "yanchor": "bottom",
+                "bgcolor": "rgba(255,255,255,0.88)", "bordercolor": "#999",
+                "borderwidth": 1, "font": {"size": 11}, "itemclick": False, "itemdoubleclick": False},
+        title={"text": title, "x": 0.01} if title else None, uirevision=f"{layer}", paper_bgcolor="white",
+    )
+    return fig
+
+
+def _outline_line(geom, colour: str, width: float) -> go.Scattermap:
+    xy = shapely.get_coordinates(geom)
+    return go.Scattermap(lon=list(np.round(xy[:, 0], 4)), lat=list(np.round(xy[:, 1], 4)), mode="lines",
+                         line={"color": colour, "width": width}, hoverinfo="skip", showlegend=False)
+
+
+def zoom_to(bounds: tuple[float, float, float, float], width_px: int = 900, height_px: int = 650) -> dict:
+    """Map center and zoom that fit lon/lat ``bounds`` (with a margin) into the map's pixels."""
+    minx, miny, maxx, maxy = bounds
+    span_x = max(maxx - minx, 0.02) * 1.6
+    span_y = max(maxy - miny, 0.02) * 1.6 / math.cos(math.radians((miny + maxy) / 2))
+    zoom = min(math.log2(360 * width_px / 512 / span_x), math.log2(360 * height_px / 512 / span_y))
+    return {"center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2}, "zoom": max(min(zoom, 11), 3)}
