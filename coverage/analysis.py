@@ -114,6 +114,8 @@ class Analysis:
     _pieces: dict = field(repr=False, default_factory=dict)
     _air_bands: tuple | None = field(repr=False, default=None)
     _display_cache: dict = field(repr=False, default_factory=dict)
+    #: memo for figure code (display geometry per layer); lives and dies with this analysis
+    cache: dict = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README (``ua-coverage analyze --json``)."""
@@ -255,6 +257,50 @@ def _layer_faces(geoms, extent, oblast_geoms, oblast_tree):
     return faces, shapely.point_on_surface(faces)
 
 
+_ARRANGEMENTS: dict = {}
+_ARRANGEMENT_CACHE_SIZE = 6
+
+
+def _arrangement(extents_key: str, layer: str, geoms_wgs84, extent, ob_geoms, ob_tree):
+    """The partition of one layer and which sectors cover each face (memoised by geometry).
+
+    A what-if (a contingent withdrawing) or an attribute edit changes no geometry, so the expensive
+    noding is reused: the key is the layer's sector geometries, in order, and its extent.
+    """
+    import hashlib
+
+    h = hashlib.sha1(extents_key.encode() + layer.encode())
+    for g in geoms_wgs84:
+        h.update(shapely.to_wkb(g))
+    key = h.hexdigest()
+    hit = _ARRANGEMENTS.get(key)
+    if hit is not None:
+        return hit
+    geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
+    faces, pts = _layer_faces(geoms, extent, ob_geoms, ob_tree)
+    nf = len(faces)
+    in_ext = shapely.contains(extent, pts)
+    if len(geoms):
+        p_i, s_loc = shapely.STRtree(geoms).query(pts, predicate="within")
+    else:
+        p_i = s_loc = np.array([], dtype=np.int64)
+    n_sec = np.bincount(p_i, minlength=nf)
+    keep = in_ext | (n_sec > 0)
+    # drop faces outside the extent that no sector covers; renumber pairs
+    new = np.cumsum(keep) - 1
+    faces, pts, in_ext, n_sec = faces[keep], pts[keep], in_ext[keep], n_sec[keep]
+    pk = keep[p_i]
+    p_i, s_loc = new[p_i[pk]], s_loc[pk]
+    ob = np.full(len(faces), -1)
+    o_p, o_i = ob_tree.query(pts, predicate="within")
+    ob[o_p] = o_i
+    result = (faces, pts, in_ext, n_sec, p_i, s_loc, ob, shapely.area(faces) / 1e6)
+    if len(_ARRANGEMENTS) >= _ARRANGEMENT_CACHE_SIZE:
+        _ARRANGEMENTS.pop(next(iter(_ARRANGEMENTS)))
+    _ARRANGEMENTS[key] = result
+    return result
+
+
 def _expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
     """For each row r, the slice values[ptr[r]:ptr[r+1]]; returns (row position, value) arrays."""
     counts = ptr[rows + 1] - ptr[rows]
@@ -342,7 +388,6 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     ceils = np.asarray(sectors["ceiling_ft"], dtype=float) if "ceiling_ft" in sectors else np.full(n, np.nan)
     floor0 = np.where(np.isnan(floors), 0.0, floors)
     ceil0 = np.where(np.isnan(ceils), _INF, ceils)
-    geoms_all = to_laea(sectors.geometry.values) if n else np.array([], dtype=object)
 
     registry = list(contingents["code"]) if contingents is not None else []
     codes = sorted({c for cs in conts for c in cs} | set(registry))
@@ -362,21 +407,9 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     for layer in LAYERS:
         extent = _projected_extent(extents.key(), layer, shapely.to_wkb(extents.layers[layer]))
         idx = np.flatnonzero(layers_col == layer)
-        faces, pts = _layer_faces(geoms_all[idx], extent, ob_geoms, ob_tree)
-        nf = len(faces)
-        in_ext = shapely.contains(extent, pts)
-        if len(idx):
-            p_i, s_loc = shapely.STRtree(geoms_all[idx]).query(pts, predicate="within")
-            s_i = idx[s_loc]
-        else:
-            p_i = s_i = np.array([], dtype=np.int64)
-        n_sec = np.bincount(p_i, minlength=nf)
-        keep = in_ext | (n_sec > 0)
-        # drop faces outside the extent that no sector covers; renumber pairs
-        new = np.cumsum(keep) - 1
-        faces, pts, in_ext, n_sec = faces[keep], pts[keep], in_ext[keep], n_sec[keep]
-        pk = keep[p_i]
-        p_i, s_i = new[p_i[pk]], s_i[pk]
+        faces, pts, in_ext, n_sec, p_i, s_loc, ob, areas = _arrangement(
+            extents.key(), layer, sectors.geometry.values[idx], extent, ob_geoms, ob_tree)
+        s_i = idx[s_loc]
         nf = len(faces)
         lead = lead_id[s_i]
         bands = _bands(floors[idx], ceils[idx]) if layer == "air" else [(0.0, _INF)]
@@ -394,10 +427,6 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
             self_ov |= a_cnt > d_cnt
             band_cov[:, b] = a_cnt > 0
         covered = np.bincount(p_i[lead >= 0], minlength=nf) > 0
-        areas = shapely.area(faces) / 1e6
-        ob = np.full(nf, -1)
-        o_p, o_i = ob_tree.query(pts, predicate="within")
-        ob[o_p] = o_i
         F["layer"].append(np.full(nf, layer, dtype=object))
         F["area_km2"].append(areas)
         F["in_extent"].append(in_ext)

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-import plotly.graph_objects as go
 import shapely
 
 from . import geodata
@@ -51,31 +50,30 @@ def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
+# Traces are plain dicts: plotly's object validation costs more than everything else on a toggle.
 def _fill(fc: dict, colour: str, *, opacity: float, line_colour: str | None = None, line_width: float = 0.5,
-          name: str = "", hover: list[str] | None = None, legend: bool = False) -> go.Choroplethmap:
+          name: str = "", hover: list[str] | None = None, legend: bool = False) -> dict:
     ids = [f["id"] for f in fc["features"]]
-    return go.Choroplethmap(
-        geojson=fc, locations=ids, z=[1] * len(ids), featureidkey="id",
-        colorscale=[[0, colour], [1, colour]], showscale=False, marker_opacity=opacity,
-        marker_line_color=line_colour or colour, marker_line_width=line_width, name=name,
-        hovertext=hover, hoverinfo="text" if hover else "skip", showlegend=False, legendgroup=name)
+    return {"type": "choroplethmap", "geojson": fc, "locations": ids, "z": [1] * len(ids), "featureidkey": "id",
+            "colorscale": [[0, colour], [1, colour]], "showscale": False, "marker": {
+                "opacity": opacity, "line": {"color": line_colour or colour, "width": line_width}},
+            "name": name, "hovertext": hover, "hoverinfo": "text" if hover else "skip", "showlegend": False}
 
 
-def _outline(geoms, colour: str, width: float, name: str = "") -> go.Scattermap:
+def _outline(geoms, colour: str, width: float, name: str = "") -> dict:
     lon, lat = [], []
     for g in shapely.simplify(np.asarray(geoms, dtype=object), DISPLAY_TOLERANCE):
         for ring in shapely.get_rings(shapely.get_parts(g)):
             xy = shapely.get_coordinates(ring)
             lon += list(np.round(xy[:, 0], 4)) + [None]
             lat += list(np.round(xy[:, 1], 4)) + [None]
-    return go.Scattermap(lon=lon, lat=lat, mode="lines", line={"color": colour, "width": width},
-                         hoverinfo="skip", name=name, showlegend=False)
+    return {"type": "scattermap", "lon": lon, "lat": lat, "mode": "lines", "line": {"color": colour, "width": width},
+            "hoverinfo": "skip", "name": name, "showlegend": False}
 
 
-def _legend_entry(name: str, colour: str, symbol: str = "square") -> go.Scattermap:
-    return go.Scattermap(lon=[None], lat=[None], mode="markers", name=name,
-                         marker={"size": 14, "color": colour, "symbol": "circle"}, showlegend=True,
-                         hoverinfo="skip")
+def _legend_entry(name: str, colour: str) -> dict:
+    return {"type": "scattermap", "lon": [None], "lat": [None], "mode": "markers", "name": name,
+            "marker": {"size": 14, "color": colour}, "showlegend": True, "hoverinfo": "skip"}
 
 
 @lru_cache(maxsize=2)
@@ -117,83 +115,117 @@ def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
     return out
 
 
-def map_figure(plan, analysis, view: MapView, *, title: str | None = None, height: int | None = None) -> go.Figure:
-    """The coverage map of one layer: base layers, zones by lead contingent, gaps, overlaps, labels."""
-    base, labels = _base_layers(view.lang)
-    traces = list(base)
-    layer = view.domain
+def _memo(analysis, key, build):
+    cache = analysis.cache
+    if key not in cache:
+        cache[key] = build()
+    return cache[key]
+
+
+def _zone_traces(plan, analysis, layer: str):
     colours = dict(zip(plan.contingents["code"], plan.contingents["colour"]))
     names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
     s = plan.sectors
     sel = s[s["layer"] == layer]
-    legend = []
-    if "zones" in view.layers and len(sel):
+    traces, legend = [], []
+    if len(sel):
         leads = [c[0] if c else "" for c in sel["contingents"]]
         hover = sector_hover(sel, analysis, names)
-        kind_monitor = layer == "monitoring"
+        monitoring = layer == "monitoring"
         for lead in sorted(set(leads), key=lambda c: (c == "", c)):
             idx = [i for i, c in enumerate(leads) if c == lead]
             colour = colours.get(lead, UNKNOWN) if lead else UNASSIGNED
             fc = _round_geojson(sel.geometry.values[idx], sel["sector_id"].values[idx])
             label = f"{lead} — {names.get(lead, 'not in registry')}" if lead else "Unassigned sector"
-            traces.append(_fill(fc, colour, opacity=0.45 if kind_monitor else 0.35, line_colour=colour,
-                                line_width=2.5 if kind_monitor else 1.2, name=label,
-                                hover=[hover[i] for i in idx]))
+            traces.append(_fill(fc, colour, opacity=0.45 if monitoring else 0.35, line_colour=colour,
+                                line_width=2.5 if monitoring else 1.2, name=label, hover=[hover[i] for i in idx]))
             legend.append((label, colour))
-        if layer == "land":  # monitoring sectors as context: bold dark outlines, no fill
-            mon = s[s["layer"] == "monitoring"]
-            if len(mon):
-                traces.append(_outline(mon.geometry.values, "#222222", 2.5, "Monitoring sector (outline)"))
-                legend.append(("Monitoring sector (outline)", "#222222"))
-    faces = analysis.faces_of(layer)
+    if layer == "land":  # monitoring sectors as context: bold dark outlines, no fill
+        mon = s[s["layer"] == "monitoring"]
+        if len(mon):
+            traces.append(_outline(mon.geometry.values, "#222222", 2.5, "Monitoring sector (outline)"))
+            legend.append(("Monitoring sector (outline)", "#222222"))
+    return traces, legend
+
+
+def _overlap_traces(analysis, layer: str):
+    ov = analysis.overlap_faces(layer)
+    traces, legend = [], []
+    for depth in (2, 3, 4):
+        part = ov[(ov["n"] == depth) if depth < 4 else (ov["n"] >= 4)]
+        if len(part):
+            hover = [f"<b>Overlap</b> of {n} sectors: {html.escape(secs)}<br>{html.escape(conts)}"
+                     f"<br>{'conflict (different leads)' if c else 'same lead'} · {a:,.1f} km²"
+                     for n, secs, conts, c, a in zip(part["n"], part["sectors"], part["contingents"],
+                                                     part["conflict"], part["area_km2"])]
+            label = f"Overlap: {depth}{'+' if depth == 4 else ''} sectors"
+            traces.append(_fill(_round_geojson(part.geometry.values, part.index), OVERLAP_RAMP[depth], opacity=1,
+                                line_colour="rgba(0,0,0,0.6)", line_width=0.6, name=label, hover=hover))
+            legend.append((label, OVERLAP_RAMP[depth]))
+    return traces, legend
+
+
+def _gap_traces(analysis, layer: str, band):
+    gaps = analysis.gap_faces(layer, band)
+    if not len(gaps):
+        return [], []
+    hover = [f"<b>GAP</b> {a:,.1f} km²" + (f"<br>inside unassigned {html.escape(u)}" if u else "")
+             for a, u in zip(gaps["area_km2"], gaps["sectors"])]
+    return ([_fill(_round_geojson(gaps.geometry.values, gaps.index), GAP_FILL, opacity=0.75, line_colour=GAP_LINE,
+                   line_width=1.5, name="Gap", hover=hover)], [("Gap (no contingent covers it)", GAP_FILL)])
+
+
+def map_figure(plan, analysis, view: MapView, *, title: str | None = None, height: int | None = None) -> dict:
+    """The coverage map of one layer as a plotly figure dict: base layers, zones by lead contingent, gaps,
+    overlaps, extent, labels and a legend naming every colour. Display geometry is memoised per analysis."""
+    base, labels = _base_layers(view.lang)
+    layer = view.domain
+    traces, legend = list(base), []
+    if "zones" in view.layers:
+        t, l = _memo(analysis, ("zones", layer), lambda: _zone_traces(plan, analysis, layer))
+        traces += t
+        legend += l
     if "overlaps" in view.layers:
-        ov = analysis.overlap_faces(layer, view.band)
-        for depth in (2, 3, 4):
-            part = ov[(ov["n"] >= depth) & ((ov["n"] < depth + 1) if depth < 4 else True)]
-            if len(part):
-                hover = [f"<b>Overlap</b> of {n} sectors: {html.escape(secs)}<br>{html.escape(conts)}"
-                         f"<br>{'conflict (different leads)' if c else 'same lead'} · {a:,.1f} km²"
-                         for n, secs, conts, c, a in zip(part["n"], part["sectors"], part["contingents"],
-                                                         part["conflict"], part["area_km2"])]
-                traces.append(_fill(_round_geojson(part.geometry.values, part.index), OVERLAP_RAMP[depth],
-                                    opacity=1, line_colour="rgba(0,0,0,0.6)", line_width=0.6,
-                                    name=f"Overlap depth {depth}{'+' if depth == 4 else ''}", hover=hover))
-                legend.append((f"Overlap: {depth}{'+' if depth == 4 else ''} sectors", OVERLAP_RAMP[depth]))
+        t, l = _memo(analysis, ("overlaps", layer), lambda: _overlap_traces(analysis, layer))
+        traces += t
+        legend += l
     if "gaps" in view.layers:
-        gaps = analysis.gap_faces(layer, view.band)
-        if len(gaps):
-            hover = [f"<b>GAP</b> {a:,.1f} km²" + (f"<br>inside unassigned {html.escape(u)}" if u else "")
-                     for a, u in zip(gaps["area_km2"], gaps["sectors"])]
-            traces.append(_fill(_round_geojson(gaps.geometry.values, gaps.index), GAP_FILL, opacity=0.75,
-                                line_colour=GAP_LINE, line_width=1.5, name="Gap", hover=hover))
-            legend.append(("Gap (no contingent covers it)", GAP_FILL))
-    traces.append(_outline([plan.full_extents().layers[layer]], "#444444", 1.2, "Extent"))
+        t, l = _memo(analysis, ("gaps", layer, view.band), lambda: _gap_traces(analysis, layer, view.band))
+        traces += t
+        legend += l
+    traces.append(_memo(analysis, ("extent", layer), lambda: _outline([plan.full_extents().layers[layer]],
+                                                                      "#444444", 1.2, "Extent")))
     legend.append((f"{LAYER_TITLES[layer]} extent (outline)", "#444444"))
-    loc = geodata.line_of_contact()
     if plan.notional:
-        traces.append(_outline_line(loc.geometry.iloc[0], "#5b3a1a", 2.2))
+        traces.append(_line_of_contact())
         legend.append(("Notional line of contact", "#5b3a1a"))
     if "labels" in view.layers:
         traces.append(labels)
-    for label, colour in legend:
-        traces.append(_legend_entry(label, colour))
-    del faces
-    fig = go.Figure(traces)
-    fig.update_layout(
-        map={"style": "white-bg", "center": view.center, "zoom": view.zoom},
-        margin={"l": 0, "r": 0, "t": 40 if title else 0, "b": 0}, height=height,
-        legend={"x": 0.995, "y": 0.01, "xanchor": "right", "yanchor": "bottom",
-                "bgcolor": "rgba(255,255,255,0.88)", "bordercolor": "#999",
-                "borderwidth": 1, "font": {"size": 11}, "itemclick": False, "itemdoubleclick": False},
-        title={"text": title, "x": 0.01} if title else None, uirevision=f"{layer}", paper_bgcolor="white",
-    )
-    return fig
+    traces += [_legend_entry(label, colour) for label, colour in legend]
+    layout = {
+        "map": {"style": "white-bg", "center": view.center, "zoom": view.zoom},
+        "margin": {"l": 0, "r": 0, "t": 40 if title else 0, "b": 0},
+        "legend": {"x": 0.995, "y": 0.01, "xanchor": "right", "yanchor": "bottom",
+                   "bgcolor": "rgba(255,255,255,0.88)", "bordercolor": "#999", "borderwidth": 1,
+                   "font": {"size": 11}, "itemclick": False, "itemdoubleclick": False},
+        "uirevision": layer, "paper_bgcolor": "white",
+    }
+    if height:
+        layout["height"] = height
+    if title:
+        layout["title"] = {"text": title, "x": 0.01}
+    return {"data": traces, "layout": layout}
 
 
-def _outline_line(geom, colour: str, width: float) -> go.Scattermap:
+@lru_cache(maxsize=1)
+def _line_of_contact() -> dict:
+    return _outline_line(geodata.line_of_contact().geometry.iloc[0], "#5b3a1a", 2.2)
+
+
+def _outline_line(geom, colour: str, width: float) -> dict:
     xy = shapely.get_coordinates(geom)
-    return go.Scattermap(lon=list(np.round(xy[:, 0], 4)), lat=list(np.round(xy[:, 1], 4)), mode="lines",
-                         line={"color": colour, "width": width}, hoverinfo="skip", showlegend=False)
+    return {"type": "scattermap", "lon": list(np.round(xy[:, 0], 4)), "lat": list(np.round(xy[:, 1], 4)),
+            "mode": "lines", "line": {"color": colour, "width": width}, "hoverinfo": "skip", "showlegend": False}
 
 
 def zoom_to(bounds: tuple[float, float, float, float], width_px: int = 900, height_px: int = 650) -> dict:

@@ -12,6 +12,11 @@ computes shapely.union_all of its sectors and the gap against the extent.
 """
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
+
 import argparse
 import resource
 import subprocess

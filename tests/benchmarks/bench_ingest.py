@@ -8,6 +8,11 @@ path: sniffing, the isolated GDAL worker, schema and geometry rules) and the `ua
 """
 from __future__ import annotations
 
+import sys as _sys
+from pathlib import Path as _Path
+
+_sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
+
 import io
 import os
 import subprocess
