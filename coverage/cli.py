@@ -304,6 +304,58 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .export import FORMATS, Snapshot, briefing_pack, export_data, export_snapshot
+    from .figures import MapView, zoom_to
+    from .store import open_store
+
+    fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+    if fmt not in FORMATS + ("pack", "data"):
+        print(f"ua-coverage: cannot tell the format from {args.out!r}; give --format "
+              f"({', '.join(FORMATS + ('pack', 'data'))})", file=sys.stderr)
+        return 2
+    st = open_store(args.data_dir)
+    info = st.current() if args.revision in (None, "current") else st.revision(_rev_id(args.revision))
+    withdrawn = tuple(sorted(c.strip().upper() for c in (args.without or "").split(",") if c.strip()))
+    plan = st.load(info.id).without(withdrawn)
+    from .analysis import analyze
+
+    analysis = analyze(plan.sectors, plan.full_extents(), plan.contingents)
+    if fmt == "data":
+        written = export_data(analysis, args.out)
+        print(f"wrote {len(written)} files to {args.out}")
+        return 0
+    if fmt == "pack":
+        out = briefing_pack(plan, analysis, info, args.out, lang=args.lang, marking=args.banner, timeout=args.timeout)
+        print(f"wrote {out} (briefing pack, revision {info.id})")
+        return 0
+    bounds = None
+    if args.bounds:
+        try:
+            bounds = tuple(float(v) for v in args.bounds.split(","))
+            assert len(bounds) == 4 and bounds[0] < bounds[2] and bounds[1] < bounds[3]
+        except (ValueError, AssertionError):
+            print("ua-coverage: --bounds is WEST,SOUTH,EAST,NORTH in degrees, e.g. 29,45,33,47.5", file=sys.stderr)
+            return 2
+    band = None
+    if args.band is not None:
+        if args.domain != "air" or not (0 <= args.band < len(analysis.air_bands)):
+            print(f"ua-coverage: --band needs --domain air and a number below {len(analysis.air_bands)}",
+                  file=sys.stderr)
+            return 2
+        band = args.band
+    layers = tuple(x.strip() for x in args.layers.split(",")) if args.layers else ("zones", "gaps", "overlaps", "labels")
+    view = MapView(domain=args.domain, layers=layers, band=band, lang=args.lang, withdrawn=withdrawn)
+    if bounds:
+        z = zoom_to(bounds)
+        view.center, view.zoom = z["center"], z["zoom"]
+    snap = Snapshot(plan, analysis, info, view, bounds=bounds, title=args.title, subtitle=args.subtitle,
+                    banner=args.banner)
+    out = export_snapshot(snap, fmt, args.out, size=args.size, timeout=args.timeout)
+    print(f"wrote {out} ({fmt}, {args.size if fmt != 'html' else 'interactive'}, revision {info.id})")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors exit 2 with a hint
         self.print_usage(sys.stderr)
@@ -372,6 +424,27 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--layer", help="the layer to read when the file holds several")
     v.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     v.set_defaults(func=cmd_validate)
+    ex = sub.add_parser("export", help="map snapshot (PNG/SVG/PDF/HTML), briefing pack PDF, or data files")
+    ex.add_argument("--revision", metavar="ID", help="plan revision (default: current)")
+    ex.add_argument("--domain", choices=["air", "sea", "land", "monitoring"], default="land")
+    ex.add_argument("--format", choices=["png", "svg", "pdf", "html", "pack", "data"],
+                    help="default: from the --out file's extension; 'pack' = multi-page briefing PDF, "
+                         "'data' = a folder of GeoJSON/GeoPackage/CSV")
+    ex.add_argument("--size", choices=["slide", "a4", "a3"], default="slide",
+                    help="slide = 1920x1080; a4/a3 landscape at 300 dpi (PNG) or page size (SVG/PDF)")
+    ex.add_argument("--out", required=True, metavar="FILE")
+    ex.add_argument("--title")
+    ex.add_argument("--subtitle")
+    ex.add_argument("--lang", choices=["en", "uk"], default="en", help="place labels")
+    ex.add_argument("--band", type=int, metavar="N", help="air altitude band index (see analyze --json air_bands)")
+    ex.add_argument("--layers", metavar="LIST", help="comma-separated: zones,gaps,overlaps,labels (default all)")
+    ex.add_argument("--without", metavar="CODES", help="what-if: comma-separated contingents that withdrew")
+    ex.add_argument("--bounds", metavar="W,S,E,N", help="map extent in degrees (default: all of Ukraine)")
+    ex.add_argument("--banner", help="marking (default: $UA_COVERAGE_BANNER or the notional marking)")
+    ex.add_argument("--timeout", type=float, default=120, help="seconds before rendering is stopped (default 120)")
+    ex.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    ex.set_defaults(func=cmd_export)
+
     sv = sub.add_parser("serve", help="run the dashboard on the current plan revision")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8050)

@@ -73,7 +73,8 @@ def _outline(geoms, colour: str, width: float, name: str = "") -> dict:
 
 def _legend_entry(name: str, colour: str) -> dict:
     return {"type": "scattermap", "lon": [None], "lat": [None], "mode": "markers", "name": name,
-            "marker": {"size": 14, "color": colour}, "showlegend": True, "hoverinfo": "skip"}
+            "marker": {"size": 14, "color": colour, "line": {"color": "#555", "width": 1}}, "showlegend": True,
+            "hoverinfo": "skip"}
 
 
 @lru_cache(maxsize=2)
@@ -201,6 +202,8 @@ def map_figure(plan, analysis, view: MapView, *, title: str | None = None, heigh
         legend.append(("Notional line of contact", "#5b3a1a"))
     if "labels" in view.layers:
         traces.append(labels)
+    legend += [("Ukraine, oblast boundaries", "#fbf8f1"), ("Territorial sea (12 NM)", "#b9d6ee"),
+               ("Sea", "#dcebf7"), ("Neighbouring country", "#ececec")]
     traces += [_legend_entry(label, colour) for label, colour in legend]
     layout = {
         "map": {"style": "white-bg", "center": view.center, "zoom": view.zoom},
@@ -235,3 +238,41 @@ def zoom_to(bounds: tuple[float, float, float, float], width_px: int = 900, heig
     span_y = max(maxy - miny, 0.02) * 1.6 / math.cos(math.radians((miny + maxy) / 2))
     zoom = min(math.log2(360 * width_px / 512 / span_x), math.log2(360 * height_px / 512 / span_y))
     return {"center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2}, "zoom": max(min(zoom, 11), 3)}
+
+
+# -- the same figure on a geo subplot: SVG paths (vector PDF/SVG) that also work from file:// -------------
+_GEO_TYPES = {"choroplethmap": "choropleth", "scattermap": "scattergeo"}
+
+
+def empty_topojson() -> dict:
+    """A world TopoJSON with no features: plotly's geo subplot insists on loading one, we draw our own base."""
+    objs = {k: {"type": "GeometryCollection", "geometries": []}
+            for k in ("coastlines", "land", "ocean", "lakes", "rivers", "countries", "subunits")}
+    return {"type": "Topology", "objects": objs, "arcs": [], "transform": {"scale": [1, 1], "translate": [0, 0]}}
+
+
+def to_geo(fig: dict, bounds: tuple[float, float, float, float], domain: dict | None = None) -> dict:
+    """Convert a :func:`map_figure` dict to geo traces (Mercator) framed on lon/lat ``bounds``."""
+    data = []
+    for t in fig["data"]:
+        t = dict(t)
+        t["type"] = _GEO_TYPES.get(t["type"], t["type"])
+        if t["type"] == "choropleth":
+            m = t.pop("marker")
+            t["marker"] = {"line": m["line"], "opacity": m["opacity"]}
+        data.append(t)
+    layout = {k: v for k, v in fig["layout"].items() if k not in ("map", "uirevision", "height")}
+    minx, miny, maxx, maxy = bounds
+    layout["geo"] = {"visible": False, "projection": {"type": "mercator"}, "bgcolor": "white",
+                     "lonaxis": {"range": [minx, maxx]}, "lataxis": {"range": [miny, maxy]},
+                     **({"domain": domain} if domain else {})}
+    return {"data": data, "layout": layout}
+
+
+def view_bounds(view: MapView, width_px: int = 1200, height_px: int = 800) -> tuple[float, float, float, float]:
+    """The lon/lat box a map of ``width_px`` × ``height_px`` shows at the view's center and zoom."""
+    deg_per_px = 360 / (512 * 2 ** view.zoom)
+    lon, lat = view.center["lon"], view.center["lat"]
+    half_w = width_px / 2 * deg_per_px
+    half_h = height_px / 2 * deg_per_px * math.cos(math.radians(lat))
+    return (lon - half_w, lat - half_h, lon + half_w, lat + half_h)

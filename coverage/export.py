@@ -1,0 +1,387 @@
+"""Briefing exports: map snapshots framed for slides and print, a briefing pack, and the data behind them.
+
+Every snapshot is the dashboard's own map figure (:func:`coverage.figures.map_figure`) redrawn on a geo
+subplot (:func:`coverage.figures.to_geo`): SVG paths, so SVG and PDF are vector, and the standalone HTML
+works from ``file://`` with no network (the geo subplot's world TopoJSON is an empty one we embed).
+The frame adds what a brief needs: title and subtitle (domain, "revision N", UTC time), the marking
+banner top and bottom, a legend naming every colour, a scale bar, a north arrow, data attribution and
+the generation time. Static rendering happens in a worker process with a time limit
+(:mod:`coverage._render`).
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import CoverageError
+from .figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo, view_bounds
+from .settings import banner as default_banner
+
+FORMATS = ("png", "svg", "pdf", "html")
+#: name -> (width px, height px, scale for PNG): slide 16:9 1920×1080; A4/A3 landscape at 300 dpi
+SIZES = {"slide": (1920, 1080, 1.0), "a4": (1123, 794, 3508 / 1123), "a3": (1587, 1123, 4961 / 1587)}
+UKRAINE_BOUNDS = (21.6, 44.1, 40.6, 52.6)
+ATTRIBUTION = ("Base data: Made with Natural Earth (public domain); territorial sea © OpenStreetMap contributors "
+               "(ODbL). Areas: ellipsoidal WGS84 km².")
+BANNER_FILL = "#2e7d32"
+
+
+class ExportError(CoverageError):
+    """An export could not be produced (time limit, renderer failure, bad options)."""
+
+    rule = "export"
+
+
+@dataclass
+class Snapshot:
+    """What to draw: the plan revision, the user's view, and the frame's texts."""
+
+    plan: object
+    analysis: object
+    revision: object  # RevisionInfo
+    view: MapView = field(default_factory=MapView)
+    bounds: tuple | None = None
+    title: str | None = None
+    subtitle: str | None = None
+    banner: str | None = None
+
+    def default_title(self) -> str:
+        band = ""
+        if self.view.band is not None and self.view.domain == "air":
+            b = self.analysis.air_bands[self.view.band]
+            band = f", {b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft"
+        return f"{LAYER_TITLES[self.view.domain]} domain coverage{band}"
+
+    def default_subtitle(self) -> str:
+        r = self.revision
+        when = r.time.replace("T", " ").replace("Z", " UTC")
+        parts = [f"Plan revision {r.id}", when, r.message]
+        if self.view.withdrawn:
+            parts.append(f"what-if without {', '.join(self.view.withdrawn)}")
+        if getattr(self.plan, "notional", False):
+            parts.append("NOTIONAL sample plan — illustrative, not a real deployment")
+        if "NOTIONAL" in r.message and len(parts) > 3:
+            parts.pop(2)  # the revision message already says it
+        return " · ".join(parts)
+
+
+def _nice_km(target: float) -> float:
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000):
+        if step >= target:
+            return step
+    return 1000
+
+
+def _scale_and_north(bounds) -> list[dict]:
+    minx, miny, maxx, maxy = bounds
+    lat = miny + 0.06 * (maxy - miny)
+    lon0 = minx + 0.04 * (maxx - minx)
+    km_per_deg = 111.32 * math.cos(math.radians(lat))
+    length = _nice_km((maxx - minx) * km_per_deg * 0.18)
+    dlon = length / km_per_deg
+    tick = 0.012 * (maxy - miny)
+    half = lon0 + dlon / 2
+    # densified along the parallel: scattergeo draws each segment as a great circle
+    first = [lon0 + dlon / 2 * i / 24 for i in range(25)]
+    second = [half + dlon / 2 * i / 24 for i in range(25)]
+    bar = [{"type": "scattergeo", "lon": first + [None] + second, "lat": [lat] * 25 + [None] + [lat] * 25,
+            "mode": "lines", "line": {"color": "#000", "width": 8}, "hoverinfo": "skip", "showlegend": False},
+           {"type": "scattergeo", "lon": second, "lat": [lat] * 25, "mode": "lines",
+            "line": {"color": "#fff", "width": 5}, "hoverinfo": "skip", "showlegend": False},
+           {"type": "scattergeo", "lon": [lon0, lon0, None, half, half, None, lon0 + dlon, lon0 + dlon],
+            "lat": [lat - tick, lat + tick, None, lat - tick, lat + tick, None, lat - tick, lat + tick],
+            "mode": "lines", "line": {"color": "#000", "width": 1.5}, "hoverinfo": "skip", "showlegend": False},
+           {"type": "scattergeo", "lon": [lon0, half, lon0 + dlon], "lat": [lat + tick * 1.6] * 3, "mode": "text",
+            "text": ["0", f"{length / 2:g}", f"{length:g} km"], "textposition": "top center",
+            "textfont": {"size": 13, "color": "#000"}, "hoverinfo": "skip", "showlegend": False}]
+    nx, ny = maxx - 0.04 * (maxx - minx), maxy - 0.1 * (maxy - miny)
+    north = [{"type": "scattergeo", "lon": [nx], "lat": [ny], "mode": "markers+text", "text": ["N"],
+              "textposition": "top center", "textfont": {"size": 18, "color": "#000"},
+              "marker": {"symbol": "triangle-up", "size": 22, "color": "#000"}, "hoverinfo": "skip",
+              "showlegend": False}]
+    return bar + north
+
+
+def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, height: int,
+           map_domain: dict, legend_x: float = 0.795) -> dict:
+    bh = 30 / height
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    shapes = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh, "y1": 1,
+               "fillcolor": BANNER_FILL, "line": {"width": 0}, "layer": "above"},
+              {"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 0, "y1": bh,
+               "fillcolor": BANNER_FILL, "line": {"width": 0}, "layer": "above"}]
+    ann = [
+        {"text": f"<b>{marking}</b>", "x": 0.5, "y": 1 - bh / 2, "xref": "paper", "yref": "paper",
+         "showarrow": False, "font": {"color": "white", "size": 15}, "yanchor": "middle"},
+        {"text": f"<b>{marking}</b>", "x": 0.5, "y": bh / 2, "xref": "paper", "yref": "paper",
+         "showarrow": False, "font": {"color": "white", "size": 15}, "yanchor": "middle"},
+        {"text": f"<b>{title}</b>", "x": 0.01, "y": 1 - bh - 12 / height, "xref": "paper", "yref": "paper",
+         "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 26, "color": "#111"}},
+        {"text": subtitle, "x": 0.01, "y": 1 - bh - 52 / height, "xref": "paper", "yref": "paper",
+         "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 15, "color": "#333"}},
+        {"text": f"{ATTRIBUTION} Generated {generated} by ua-coverage.", "x": 0.01, "y": bh + 6 / height,
+         "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "left", "yanchor": "bottom",
+         "font": {"size": 11, "color": "#444"}},
+    ]
+    layout = dict(fig["layout"])
+    layout.update(width=width, height=height, shapes=shapes, annotations=ann, showlegend=True,
+                  margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="white", font={"family": "DejaVu Sans, Arial"})
+    layout["legend"] = {**layout.get("legend", {}), "x": legend_x, "y": map_domain["y"][1], "xanchor": "left",
+                        "yanchor": "top", "bgcolor": "white", "bordercolor": "#999", "borderwidth": 1,
+                        "font": {"size": 13}, "title": {"text": "<b>Legend</b>"}}
+    layout["geo"] = {**layout["geo"], "domain": map_domain}
+    layout.pop("title", None)
+    return {"data": fig["data"], "layout": layout}
+
+
+def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
+    """The framed geo figure of a snapshot, as a plotly figure dict."""
+    if size not in SIZES:
+        raise ExportError(f"unknown size {size!r}; use one of {', '.join(SIZES)}")
+    width, height, _ = SIZES[size]
+    bounds = snap.bounds or UKRAINE_BOUNDS
+    fig = to_geo(map_figure(snap.plan, snap.analysis, snap.view), bounds)
+    fig["data"] = fig["data"] + _scale_and_north(bounds)
+    bh = 30 / height
+    return _frame(fig, title=snap.title or snap.default_title(), subtitle=snap.subtitle or snap.default_subtitle(),
+                  marking=snap.banner or default_banner(), width=width, height=height,
+                  map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - 84 / height]})
+
+
+def render(jobs: list[dict], timeout: float = 90) -> None:
+    """Render figure dicts to files in the worker process; raise :class:`ExportError` on failure or timeout."""
+    with tempfile.TemporaryDirectory(prefix="ua-render-") as tmp:
+        topo = Path(tmp) / "topojson"
+        topo.mkdir()
+        for name in ("world_110m.json", "world_50m.json"):
+            (topo / name).write_text(json.dumps(empty_topojson()))
+        req = {"jobs": jobs, "topojson": topo.as_uri() + "/"}
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                            os.environ.get("PYTHONPATH", "")])}
+        try:
+            proc = subprocess.run([sys.executable, "-m", "coverage._render"], input=json.dumps(req).encode(),
+                                  capture_output=True, timeout=timeout, env=env, start_new_session=True)
+        except subprocess.TimeoutExpired as exc:
+            raise ExportError(f"rendering took longer than {timeout:g} s and was stopped; try a smaller size "
+                              "or fewer layers") from exc
+        if proc.returncode != 0:
+            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+            hint = ""
+            if "Chrom" in " ".join(tail) or "browser" in " ".join(tail).lower():
+                hint = " (is Debian's chromium installed at /usr/bin/chromium, or BROWSER_PATH set?)"
+            raise ExportError(f"rendering failed{hint}: {' | '.join(tail)[:400]}")
+
+
+def export_snapshot(snap: Snapshot, fmt: str, out: str | Path, *, size: str = "slide", timeout: float = 90) -> Path:
+    """Write one snapshot as PNG, SVG, PDF or standalone HTML."""
+    out = Path(out)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    fig = snapshot_figure(snap, size)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "html":
+        out.write_text(standalone_html(fig, title=snap.title or snap.default_title()), encoding="utf-8")
+        return out
+    width, height, scale = SIZES[size]
+    render([{"figure": fig, "path": str(out), "format": fmt, "width": width, "height": height,
+             "scale": scale if fmt == "png" else 1}], timeout=timeout)
+    return out
+
+
+def standalone_html(fig: dict, title: str) -> str:
+    """A self-contained HTML page (plotly.js inline, TopoJSON embedded): opens from disk with no network."""
+    import plotly.io as pio
+
+    layout = dict(fig["layout"])
+    layout.pop("width", None)
+    layout.pop("height", None)
+    layout["autosize"] = True
+    body = pio.to_html({"data": fig["data"], "layout": layout}, include_plotlyjs=True, full_html=False,
+                       default_width="100%", default_height="100vh", validate=False,
+                       config={"displaylogo": False, "responsive": True})
+    topo = json.dumps({"world_110m": empty_topojson(), "world_50m": empty_topojson()})
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + _esc(title) + "</title>"
+            "<style>html,body{margin:0;height:100%}</style></head><body>"
+            f"<script>window.PlotlyGeoAssets = {{topojson: {topo}}};</script>{body}</body></html>")
+
+
+def _esc(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+# -- briefing pack ---------------------------------------------------------------------------------------
+def _table(header: list[str], rows: list[list], domain: dict, widths: list[float] | None = None) -> dict:
+    cols = list(map(list, zip(*rows))) if rows else [[] for _ in header]
+    return {"type": "table", "domain": domain, "columnwidth": widths,
+            "header": {"values": [f"<b>{h}</b>" for h in header], "fill": {"color": "#e8ecf0"},
+                       "align": "left", "font": {"size": 12}},
+            "cells": {"values": cols, "align": "left", "font": {"size": 11}, "height": 22}}
+
+
+def _page(title: str, subtitle: str, marking: str, traces: list[dict], extra_layout: dict | None = None) -> dict:
+    width, height, _ = SIZES["a4"]
+    fig = {"data": traces, "layout": {**(extra_layout or {})}}
+    domain = (extra_layout or {}).get("geo", {}).get("domain") or {"x": [0, 1], "y": [0, 1]}
+    if "geo" not in fig["layout"]:
+        fig["layout"]["geo"] = {"visible": False, "domain": {"x": [0, 0.01], "y": [0, 0.01]}}
+    return _frame(fig, title=title, subtitle=subtitle, marking=marking, width=width, height=height,
+                  map_domain=domain, legend_x=(extra_layout or {}).get("_legend_x", 0.795))
+
+
+def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en", marking: str | None = None,
+                  timeout: float = 240) -> Path:
+    """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), contingents."""
+    from pypdf import PdfWriter
+
+    marking = marking or default_banner()
+    out = Path(out)
+    width, height, _ = SIZES["a4"]
+    bh = 30 / height
+    top, bottom = 1 - bh - 90 / height, bh + 30 / height
+    when = revision.time.replace("T", " ").replace("Z", " UTC")
+    stamp = f"Plan revision {revision.id} · {when} · {revision.message[:90]}"
+    if plan.notional and "NOTIONAL" not in stamp:
+        stamp += " · NOTIONAL sample plan"
+    pages = []
+    rows = [[LAYER_TITLES[d], f"{v['extent_km2']:,.0f}", f"{v['covered_pct']:.1f} %", f"{v['gap_km2']:,.0f}",
+             f"{v['overlap_km2']:,.0f}", f"{v['conflict_km2']:,.0f}", f"{v['unassigned_sectors']}"]
+            for d, v in analysis.domains.items()]
+    facts = [["Unassigned sectors", ", ".join(analysis.unassigned_sectors) or "none"],
+             ["Contingents with nothing assigned", ", ".join(analysis.idle_contingents) or "none"],
+             ["Codes unknown to the registry", ", ".join(analysis.unknown_contingents) or "none"],
+             ["Largest gap", _largest(analysis.gaps)], ["Largest overlap", _largest(analysis.overlaps)]]
+    pages.append(_page(f"Coverage briefing — plan revision {revision.id}", stamp, marking, [
+        _table(["Domain", "Extent km²", "Covered", "Gap km²", "Overlap km²", "Conflict km²", "Unassigned sectors"],
+               rows, {"x": [0.01, 0.99], "y": [0.5, top]}),
+        _table(["Finding", ""], facts, {"x": [0.01, 0.99], "y": [bottom, 0.47]}, [0.3, 0.7])]))
+    for domain in ("air", "sea", "land", "monitoring"):
+        view = MapView(domain=domain, lang=lang)
+        fig = to_geo(map_figure(plan, analysis, view), UKRAINE_BOUNDS)
+        gaps = [[f"{g['area_km2']:,.1f}", ", ".join(g["oblasts"][:3]), ", ".join(g.get("sectors", [])) or "-"]
+                for g in analysis.gaps if g["domain"] == domain][:14]
+        ovs = [[f"{o['area_km2']:,.1f}", ", ".join(o["sectors"]), ", ".join(o["contingents"]),
+                "conflict" if o["conflict"] else "same lead"] for o in analysis.overlaps if o["domain"] == domain][:14]
+        d = analysis.domains[domain]
+        traces = fig["data"] + _scale_and_north(UKRAINE_BOUNDS) + [
+            _table(["Gap km²", "oblasts", "in unassigned"], gaps or [["none", "", ""]],
+                   {"x": [0.58, 0.99], "y": [0.63, top]}, [0.25, 0.45, 0.3]),
+            _table(["Overlap km²", "sectors", "contingents", "kind"], ovs or [["none", "", "", ""]],
+                   {"x": [0.58, 0.99], "y": [0.31, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
+        layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [bottom, top]}}}
+        sub = (f"Plan revision {revision.id} · {when} · covered {d['covered_pct']:.1f} %, "
+               f"gap {d['gap_km2']:,.0f} km², overlap {d['overlap_km2']:,.0f} km²"
+               + (" · NOTIONAL sample plan" if plan.notional else ""))
+        page = _page(f"{LAYER_TITLES[domain]} domain", sub, marking, traces, layout)
+        page["data"] = [t for t in page["data"] if not t.get("showlegend")] + _legend_tables(
+            [(t["name"], t["marker"]["color"]) for t in page["data"] if t.get("showlegend")],
+            {"x": [0.58, 0.99], "y": [bottom, 0.285]})
+        page["layout"].pop("_legend_x", None)
+        pages.append(page)
+    crow = [[c, f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}", f"{v['shared_km2']:,.0f}",
+             ", ".join(v["lead_sectors"]) or "-", ", ".join(v["supporting_sectors"]) or "-",
+             ", ".join(v["shares_with"]) or "-"] for c, v in analysis.contingents.items()]
+    pages.append(_page("Contingents", stamp, marking, [
+        _table(["Code", "Assigned km²", "Alone km²", "Shared km²", "Leads", "Supports", "Shares with"], crow,
+               {"x": [0.01, 0.99], "y": [bottom, top]}, [0.07, 0.12, 0.11, 0.11, 0.2, 0.17, 0.22])]))
+    for p in pages:
+        p["layout"].pop("_legend_x", None)
+        p["layout"]["showlegend"] = any(t.get("showlegend") for t in p["data"])
+    with tempfile.TemporaryDirectory(prefix="ua-pack-") as tmp:
+        jobs = [{"figure": p, "path": str(Path(tmp) / f"p{i:02d}.pdf"), "format": "pdf", "width": width,
+                 "height": height} for i, p in enumerate(pages)]
+        render(jobs, timeout=timeout)
+        writer = PdfWriter()
+        for j in jobs:
+            writer.append(j["path"])
+        writer.add_metadata({"/Title": f"Coverage briefing — plan revision {revision.id}",
+                             "/Subject": marking, "/Creator": "ua-coverage"})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "wb") as fh:
+            writer.write(fh)
+    return out
+
+
+def _legend_tables(entries: list[tuple[str, str]], domain: dict) -> list[dict]:
+    """A legend as two tables of colour swatches and names (compact and exact on a printed page)."""
+    half = (len(entries) + 1) // 2
+    x0, x1 = domain["x"]
+    mid = (x0 + x1) / 2
+    out = []
+    for part, xs in ((entries[:half], [x0, mid - 0.005]), (entries[half:], [mid + 0.005, x1])):
+        if not part:
+            continue
+        out.append({"type": "table", "domain": {"x": xs, "y": domain["y"]}, "columnwidth": [0.12, 0.88],
+                    "header": {"values": ["", "<b>Legend</b>"], "fill": {"color": "white"}, "align": "left",
+                               "height": 18, "font": {"size": 10}, "line": {"width": 0}},
+                    "cells": {"values": [["" for _ in part], [n for n, _ in part]],
+                              "fill": {"color": [[c for _, c in part], ["white"] * len(part)]},
+                              "align": "left", "height": 17, "font": {"size": 9}, "line": {"color": "#bbb"}}})
+    return out
+
+
+def _largest(pieces: list[dict]) -> str:
+    if not pieces:
+        return "none"
+    p = pieces[0]
+    return (f"{LAYER_TITLES[p['domain']]}: {p['area_km2']:,.0f} km² in {', '.join(p['oblasts'][:3])}"
+            + (f" ({', '.join(p['sectors'])})" if p.get("sectors") else ""))
+
+
+# -- data exports ----------------------------------------------------------------------------------------
+def safe_cell(value):
+    """Neutralise spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading '."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        for r in rows:
+            w.writerow([safe_cell(v) for v in r])
+    return path
+
+
+def export_data(analysis, out_dir: str | Path) -> list[Path]:
+    """Gap/overlap/partition layers (GeoJSON + GeoPackage) and summary tables (CSV) in ``out_dir``."""
+    from .analysis import write_layers
+
+    out = Path(out_dir)
+    written = write_layers(analysis, out)
+    written.append(_write_csv(out / "domains.csv", ["domain", "extent_km2", "covered_km2", "covered_pct", "gap_km2",
+                                                    "unassigned_km2", "overlap_km2", "conflict_km2",
+                                                    "self_overlap_km2", "outside_km2", "sectors", "unassigned_sectors"],
+                              [[d, v["extent_km2"], v["covered_km2"], v["covered_pct"], v["gap_km2"],
+                                v["unassigned_km2"], v["overlap_km2"], v["conflict_km2"], v["self_overlap_km2"],
+                                v["outside_km2"], v["sectors"], v["unassigned_sectors"]]
+                               for d, v in analysis.domains.items()]))
+    written.append(_write_csv(out / "contingents.csv", ["code", "assigned_km2", "exclusive_km2", "shared_km2",
+                                                        "shares_with", "lead_sectors", "supporting_sectors", "known"],
+                              [[c, v["assigned_km2"], v["exclusive_km2"], v["shared_km2"], ";".join(v["shares_with"]),
+                                ";".join(v["lead_sectors"]), ";".join(v["supporting_sectors"]), v["known"]]
+                               for c, v in analysis.contingents.items()]))
+    written.append(_write_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors"],
+                              [[g["domain"], g["area_km2"], g["centroid"][0], g["centroid"][1],
+                                ";".join(g["oblasts"]), g["at_sea"], ";".join(g.get("sectors", []))]
+                               for g in analysis.gaps]))
+    written.append(_write_csv(out / "overlaps.csv", ["domain", "area_km2", "lon", "lat", "sectors", "contingents",
+                                                     "conflict", "self_overlap"],
+                              [[o["domain"], o["area_km2"], o["centroid"][0], o["centroid"][1], ";".join(o["sectors"]),
+                                ";".join(o["contingents"]), o["conflict"], o["self_overlap"]]
+                               for o in analysis.overlaps]))
+    written.append(_write_csv(out / "oblasts.csv", ["code", "name", "layer", "extent_km2", "covered_km2", "covered_pct"],
+                              [[code, o["name"], layer, v["extent_km2"], v["covered_km2"], v["covered_pct"]]
+                               for code, o in analysis.oblasts.items() for layer, v in o["layers"].items()]))
+    return written
