@@ -124,3 +124,20 @@ def test_hover_text_is_escaped(tmp_path):
     assert "<img" not in text and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in text
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "POL ★lead, LTU" in text
+
+
+def test_export_control_downloads_a_snapshot_of_the_view(dash_duo, app, tmp_path):
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow",
+                                                                 "downloadPath": str(tmp_path)})
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    dash_duo.find_element("#domain input[value='sea']").click()
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "23,634 km²", timeout=20)
+    dash_duo.find_element("#export-button").click()
+    wait_for(lambda: "Exported coverage-revision1-sea.png" in dash_duo.find_element("#export-status").text,
+             timeout=90, what="export status")
+    wait_for(lambda: (tmp_path / "coverage-revision1-sea.png").exists(), timeout=30, what="download")
+    from PIL import Image
+
+    assert Image.open(tmp_path / "coverage-revision1-sea.png").size == (1920, 1080)
+    assert dash_duo.get_logs() == []

@@ -25,4 +25,5 @@ def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
     marking = marking or banner()
     app.layout = lambda: map_page.layout(state, marking)
     map_page.register(app, state)
+    map_page.register_export(app, state)
     return app

@@ -62,10 +62,23 @@ def layout(state: AppState, marking: str):
                     options=[{"label": html.Span([html.Span(className="swatch", style={
                         "background": dict(zip(plan.contingents["code"], plan.contingents["colour"])).get(c, "#666")}),
                         f" {c} — {names.get(c, 'not in registry')}"]), "value": c} for c in used])]),
+                html.Fieldset([html.Legend("Export what you see"),
+                    dcc.Dropdown(id="export-format", clearable=False, value="png", options=[
+                        {"label": "PNG slide (1920×1080)", "value": "png"},
+                        {"label": "PDF, A4 landscape (vector)", "value": "pdf"},
+                        {"label": "SVG (vector)", "value": "svg"},
+                        {"label": "Interactive HTML (offline)", "value": "html"},
+                        {"label": "Briefing pack (PDF, all domains)", "value": "pack"},
+                        {"label": "Data: layers + CSV (zip)", "value": "data"}]),
+                    dcc.Input(id="export-title", placeholder="Title (optional)", debounce=True,
+                              className="export-title", maxLength=120),
+                    html.Button("Export", id="export-button", n_clicks=0, className="export-button"),
+                    dcc.Loading(html.Div(id="export-status", className="export-status", role="status"), type="dot"),
+                    dcc.Download(id="export-download")]),
             ], className="controls", **{"aria-label": "Map controls"}),
             html.Section([
                 html.Div(id="revision-info", className="revision-info"),
-                dcc.Location(id="url"), dcc.Store(id="viewport"),
+                dcc.Location(id="url"), dcc.Store(id="viewport"), dcc.Store(id="map-view"),
                 html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
                 dcc.Loading(dcc.Graph(id="map", className="map",
                                       config={"displaylogo": False, "scrollZoom": True, "responsive": True,
@@ -195,3 +208,62 @@ def register(app: dash.Dash, state: AppState) -> None:
         p["layout"]["map"]["zoom"] = z["zoom"]
         p["layout"]["uirevision"] = f"zoom-{row['lon']}-{row['lat']}"
         return p
+
+
+def register_export(app: dash.Dash, state: AppState) -> None:
+    """The Export control: a snapshot of exactly the current view, rendered in a time-limited worker."""
+    import tempfile
+    from pathlib import Path
+
+    from ..errors import CoverageError
+    from ..export import Snapshot, briefing_pack, export_data, export_snapshot
+    from ..figures import view_bounds
+
+    @app.callback(Output("map-view", "data"), Input("map", "relayoutData"), State("map-view", "data"),
+                  prevent_initial_call=True)
+    def remember_view(relayout, current):
+        current = dict(current or {})
+        if relayout:
+            if "map.center" in relayout:
+                current["center"] = relayout["map.center"]
+            if "map.zoom" in relayout:
+                current["zoom"] = relayout["map.zoom"]
+        return current
+
+    @app.callback(
+        Output("export-download", "data"), Output("export-status", "children"),
+        Input("export-button", "n_clicks"),
+        State("export-format", "value"), State("export-title", "value"), State("revision", "value"),
+        State("domain", "value"), State("band", "value"), State("layers", "value"), State("lang", "value"),
+        State("contingents", "value"), State("contingents", "options"), State("map-view", "data"),
+        State("viewport", "data"), prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
+    )
+    def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport):
+        rev = state.store.revision(int(rev_id))
+        withdrawn = tuple(sorted({o["value"] for o in options} - set(ticked or [])))
+        plan = state.plan(rev.id, withdrawn)
+        analysis = state.analysis(rev.id, withdrawn)
+        band_i = int(band) if domain == "air" and band not in (None, "all") else None
+        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=withdrawn)
+        bounds = None
+        if mv and "center" in mv and "zoom" in mv:
+            view.center, view.zoom = mv["center"], mv["zoom"]
+            w = int(viewport[0]) - 720 if viewport else 1000
+            bounds = view_bounds(view, max(w, 500), max(int(viewport[1]) - 215, 440) if viewport else 650)
+        stamp = f"revision{rev.id}-{domain}"
+        tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
+        try:
+            if fmt == "pack":
+                path = briefing_pack(plan, analysis, rev, tmp / f"briefing-{stamp}.pdf", lang=lang)
+            elif fmt == "data":
+                import shutil
+
+                export_data(analysis, tmp / "data")
+                path = Path(shutil.make_archive(str(tmp / f"coverage-data-revision{rev.id}"), "zip", tmp / "data"))
+            else:
+                size = "a4" if fmt == "pdf" else "slide"
+                snap = Snapshot(plan, analysis, rev, view, bounds=bounds, title=title or None)
+                path = export_snapshot(snap, fmt, tmp / f"coverage-{stamp}.{fmt}", size=size)
+        except CoverageError as exc:
+            return dash.no_update, html.Span(f"Export failed: {exc.message}", className="error")
+        return dcc.send_file(str(path)), f"Exported {path.name} (revision {rev.id})"
