@@ -356,6 +356,31 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_user(args) -> int:
+    import getpass
+
+    from .app.auth import ROLES, save_user, users_file
+
+    path = Path(args.users) if args.users else users_file()
+    if path is None:
+        print("ua-coverage: give --users FILE or set UA_COVERAGE_USERS", file=sys.stderr)
+        return 2
+    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+    password = None
+    if not args.keep_password:
+        password = os.environ.get("UA_COVERAGE_NEW_PASSWORD") or getpass.getpass(f"Password for {args.name}: ")
+        if len(password) < 10:
+            print("ua-coverage: choose a password of at least 10 characters", file=sys.stderr)
+            return 1
+    try:
+        save_user(path, args.name, password, roles)
+    except ValueError as exc:
+        print(f"ua-coverage: {exc} (roles: {', '.join(ROLES)})", file=sys.stderr)
+        return 2
+    print(f"{args.name}: roles {', '.join(sorted(set(roles) | {'viewer'}))} saved in {path}")
+    return 0
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors exit 2 with a hint
         self.print_usage(sys.stderr)
@@ -444,6 +469,13 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--timeout", type=float, default=120, help="seconds before rendering is stopped (default 120)")
     ex.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     ex.set_defaults(func=cmd_export)
+
+    us = sub.add_parser("user", help="add or change a dashboard user (salted password hash, roles)")
+    us.add_argument("name")
+    us.add_argument("--roles", default="viewer", help="comma-separated: viewer, editor, exporter (default viewer)")
+    us.add_argument("--users", metavar="FILE", help="users file (default: $UA_COVERAGE_USERS)")
+    us.add_argument("--keep-password", action="store_true", help="change roles only")
+    us.set_defaults(func=cmd_user)
 
     sv = sub.add_parser("serve", help="run the dashboard on the current plan revision")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")

@@ -276,3 +276,48 @@ def view_bounds(view: MapView, width_px: int = 1200, height_px: int = 800) -> tu
     half_w = width_px / 2 * deg_per_px
     half_h = height_px / 2 * deg_per_px * math.cos(math.radians(lat))
     return (lon - half_w, lat - half_h, lon + half_w, lat + half_h)
+
+
+CHANGE_STYLES = {  # colour-blind-safe (Okabe-Ito); "removed" is drawn from the old revision
+    "added": ("#009E73", "Added sector"), "removed": ("#666666", "Removed sector (old outline)"),
+    "reshaped": ("#E69F00", "Reshaped sector (new shape)"), "reassigned": ("#0072B2", "Re-assigned sector"),
+    "attributes": ("#F0E442", "Attributes changed"), "unchanged": ("#bdbdbd", "Unchanged sector"),
+}
+
+
+def change_figure(old_plan, new_plan, diff: dict, *, lang: str = "en", height: int = 520) -> dict:
+    """The preview map of an upload: every sector of the new file styled by what changed."""
+    base, labels = _base_layers(lang)
+    kind = {}
+    for key in ("attributes", "reassigned", "reshaped", "added"):
+        for r in diff[key]:
+            kind[r["sector_id"]] = key
+    traces, legend = list(base), []
+    new = new_plan.sectors
+    ids = [str(x) for x in new["sector_id"]]
+    for key in ("unchanged", "attributes", "reassigned", "reshaped", "added"):
+        idx = [i for i, sid in enumerate(ids) if kind.get(sid, "unchanged") == key]
+        if not idx:
+            continue
+        colour, label = CHANGE_STYLES[key]
+        hover = [f"<b>{html.escape(ids[i])}</b> {html.escape(str(new['name'].iloc[i]))}<br>{label}" for i in idx]
+        traces.append(_fill(_round_geojson(new.geometry.values[idx], [ids[i] for i in idx]), colour,
+                            opacity=0.15 if key == "unchanged" else 0.55, line_colour=colour,
+                            line_width=1 if key == "unchanged" else 2.5, name=label, hover=hover))
+        legend.append((label, colour))
+    removed = [r["sector_id"] for r in diff["removed"]]
+    if removed:
+        old = old_plan.sectors[old_plan.sectors["sector_id"].astype(str).isin(removed)]
+        traces.append(_outline(old.geometry.values, CHANGE_STYLES["removed"][0], 3, "Removed"))
+        legend.append((CHANGE_STYLES["removed"][1], CHANGE_STYLES["removed"][0]))
+    reshaped = [r["sector_id"] for r in diff["reshaped"]]
+    if reshaped:
+        old = old_plan.sectors[old_plan.sectors["sector_id"].astype(str).isin(reshaped)]
+        traces.append(_outline(old.geometry.values, "#7a4a00", 1.5, "Old shape"))
+        legend.append(("Reshaped sector (old outline)", "#7a4a00"))
+    traces.append(labels)
+    traces += [_legend_entry(label, colour) for label, colour in legend]
+    return {"data": traces, "layout": {
+        "map": {"style": "white-bg", **UKRAINE_VIEW}, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": height,
+        "legend": {"x": 0.995, "y": 0.01, "xanchor": "right", "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0.9)",
+                   "bordercolor": "#999", "borderwidth": 1, "font": {"size": 11}}, "uirevision": "change"}}

@@ -1,29 +1,71 @@
 """The Dash dashboard: ``create_app()`` builds it, ``ua-coverage serve`` runs it.
 
+Pages: the map (``/``), uploading a revised sector file (``/upload``), and the revision history
+(``/history``); sign-in at ``/login`` when a users file is configured (see :mod:`coverage.app.auth`).
 Everything the page loads is served by the app itself (Dash's bundled JS, plotly.js with MapLibre,
 ``assets/``); the map uses no tile server and no web fonts. This layer holds no geometry logic: it
 asks :mod:`coverage.app.state` for analyses and :mod:`coverage.figures` for figures.
 """
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 import dash
+from dash import Input, Output, State, dcc, html
 
 from .._resources import assets_dir
-from ..settings import banner
+from ..settings import MB, Limits, banner
 from ..store import open_store
 from .state import AppState
 
 
 def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
     """The dashboard for the plan store in ``data_dir`` (see :func:`coverage.store.resolve_data_dir`)."""
-    from . import map_page
+    from . import auth, history_page, map_page, upload_page
 
-    state = AppState(open_store(data_dir))
+    store = open_store(data_dir)
+    state = AppState(store)
     app = dash.Dash(__name__, assets_folder=str(assets_dir()), title="Ukraine domain coverage",
-                    serve_locally=True, update_title=None)
-    app.server.config["UA_STATE"] = state
+                    serve_locally=True, update_title=None, suppress_callback_exceptions=True)
     marking = marking or banner()
-    app.layout = lambda: map_page.layout(state, marking)
+    limits = Limits.from_env()
+    # the server refuses bodies larger than an upload (base64 inflates by 4/3) plus room for the form
+    app.server.config["MAX_CONTENT_LENGTH"] = int(limits.max_file_mb * MB * 4 / 3 + MB)
+    auth.install(app.server, store.data_dir)
+
+    def shell():
+        user = auth.current_user()
+        nav = [dcc.Link("Map", href="/"), dcc.Link("Upload", href="/upload"), dcc.Link("History", href="/history")]
+        who = html.Span([f"{user.name} ({', '.join(sorted(user.roles)) or 'no access'})",
+                         *([" · ", html.A("Sign out", href="/logout")] if user.via == "login" else [])],
+                        className="who")
+        return html.Div([
+            dcc.Location(id="url", refresh=False), dcc.Store(id="viewport"),
+            html.Div(marking, className="banner banner-top", role="note"),
+            html.Header([html.H1("Ukraine domain coverage"), html.Nav(nav, className="nav"), who], className="top"),
+            html.Div(id="page"),
+            html.Footer(["Base data: Made with Natural Earth (public domain); territorial sea © OpenStreetMap "
+                         "contributors (ODbL). Areas are ellipsoidal (WGS84) km²."], className="attribution"),
+            html.Div(marking, className="banner banner-bottom", role="note"),
+        ], className="app")
+
+    app.layout = shell
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+    def route(path, search):
+        if path == "/upload":
+            return upload_page.layout(state, limits)
+        if path == "/history":
+            return history_page.layout(state)
+        rev = parse_qs((search or "").lstrip("?")).get("revision", [None])[0]
+        return map_page.layout(state, marking, int(rev) if rev and rev.isdigit() else None)
+
+    # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
+    # figure is given an explicit height instead of relying on CSS.
+    app.clientside_callback("function(p) { return [window.innerWidth, window.innerHeight]; }",
+                            Output("viewport", "data"), Input("url", "pathname"))
     map_page.register(app, state)
     map_page.register_export(app, state)
+    upload_page.register(app, state, limits)
+    history_page.register(app, state)
     return app

@@ -26,16 +26,16 @@ def _rev_label(r) -> str:
     return f"revision {r.id} · {r.time[:16].replace('T', ' ')} UTC · {r.author} · {r.message}"
 
 
-def layout(state: AppState, marking: str):
+def layout(state: AppState, marking: str, revision: int | None = None):
     revs = state.store.history()
     cur = state.store.current()
+    if revision is not None and any(r.id == revision for r in revs):
+        cur = state.store.revision(revision)
     plan = state.plan(cur.id)
     used = sorted({c for cs in plan.sectors["contingents"] for c in cs})
     names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
     return html.Div([
-        _banner(marking, "top"),
-        html.Header([
-            html.H1("Ukraine domain coverage"),
+        html.Div([
             html.Span("NOTIONAL sample plan — illustrative, not a real deployment", id="notional-note",
                       className="notional", hidden=not plan.notional),
             html.Div([
@@ -43,7 +43,7 @@ def layout(state: AppState, marking: str):
                 dcc.Dropdown(id="revision", options=[{"label": _rev_label(r), "value": r.id} for r in reversed(revs)],
                              value=cur.id, clearable=False, className="revision-picker"),
             ], className="revision"),
-        ], className="top"),
+        ], className="subbar"),
         html.Main([
             html.Aside([
                 html.Fieldset([html.Legend("Domain"), dcc.RadioItems(
@@ -78,7 +78,7 @@ def layout(state: AppState, marking: str):
             ], className="controls", **{"aria-label": "Map controls"}),
             html.Section([
                 html.Div(id="revision-info", className="revision-info"),
-                dcc.Location(id="url"), dcc.Store(id="viewport"), dcc.Store(id="map-view"),
+                dcc.Store(id="map-view"),
                 html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
                 dcc.Loading(dcc.Graph(id="map", className="map",
                                       config={"displaylogo": False, "scrollZoom": True, "responsive": True,
@@ -111,12 +111,7 @@ def layout(state: AppState, marking: str):
                     for d in ("air", "sea", "land", "monitoring")], **TABLE_STYLE),
             ], className="tables"),
         ], className="page"),
-        html.Footer([
-            "Base data: Made with Natural Earth (public domain); territorial sea © OpenStreetMap contributors (ODbL). ",
-            "Areas are ellipsoidal (WGS84) km².",
-        ], className="attribution"),
-        _banner(marking, "bottom"),
-    ], className="app")
+    ])
 
 
 def _fmt(v: float) -> str:
@@ -183,10 +178,6 @@ def register(app: dash.Dash, state: AppState) -> None:
         return (fig, _kpis(analysis, domain, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
                 domain != "air", info, not plan.notional)
 
-    # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
-    # figure is given an explicit height instead of relying on CSS.
-    app.clientside_callback("function(p) { return [window.innerWidth, window.innerHeight]; }",
-                            Output("viewport", "data"), Input("url", "pathname"))
 
     @app.callback(
         Output("map", "figure", allow_duplicate=True),
@@ -239,6 +230,12 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         State("viewport", "data"), prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
     )
     def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport):
+        from .auth import current_user
+
+        user = current_user()
+        if not user.can("exporter"):
+            return dash.no_update, html.Span(f"{user.name} may not export: the exporter role is needed.",
+                                             className="error")
         rev = state.store.revision(int(rev_id))
         withdrawn = tuple(sorted({o["value"] for o in options} - set(ticked or [])))
         plan = state.plan(rev.id, withdrawn)

@@ -1,0 +1,66 @@
+"""The revision history: who changed what and when; view, compare, roll back."""
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, dash_table, dcc, html
+
+from ..errors import ConflictError, CoverageError
+from .auth import current_user
+from .state import AppState
+
+
+def layout(state: AppState):
+    revs = state.store.history()
+    cur = state.store.current().id
+    rows = [{"revision": r.id, "parent": r.parent or "", "time (UTC)": r.time.replace("T", " ").replace("Z", ""),
+             "author": r.author, "message": r.message, "sectors": r.sectors, "source": r.source_name,
+             "gap km² (land)": round(r.summary.get("domains", {}).get("land", {}).get("gap_km2", 0), 1),
+             "current": "◀ current" if r.id == cur else "",
+             "view": f"[map](/?revision={r.id})"} for r in reversed(revs)]
+    opts = [{"label": f"revision {r.id} — {r.message}", "value": r.id} for r in reversed(revs)]
+    return html.Div([
+        html.H2("Plan revisions"),
+        dash_table.DataTable(id="history-table", data=rows, columns=[
+            {"name": c, "id": c, **({"presentation": "markdown"} if c == "view" else {})} for c in rows[0]],
+            style_cell={"textAlign": "left", "fontSize": "12.5px", "whiteSpace": "normal", "height": "auto"},
+            style_header={"fontWeight": "600"}, sort_action="native", page_action="none", markdown_options={"link_target": "_self"}),
+        html.H3("Compare two revisions"),
+        html.Div([dcc.Dropdown(id="compare-a", options=opts, value=revs[0].id, clearable=False),
+                  dcc.Dropdown(id="compare-b", options=opts, value=cur, clearable=False)], className="compare-row"),
+        html.Div(id="compare-result"),
+        html.H3("Roll back"),
+        html.P("Rolling back makes a new revision whose content equals the one you choose; nothing is deleted.",
+               className="hint"),
+        html.Div([dcc.Dropdown(id="rollback-target", options=opts, placeholder="revision to restore"),
+                  dcc.Input(id="rollback-message", placeholder="Why? (required)", maxLength=300, className="commit-message"),
+                  html.Button("Roll back", id="rollback-button", n_clicks=0, className="commit-button")],
+                 className="commit-row"),
+        html.Div(id="rollback-status", role="status"),
+    ], className="page-narrow")
+
+
+def register(app: dash.Dash, state: AppState) -> None:
+    from .upload_page import _changes_list, _effect_table
+
+    @app.callback(Output("compare-result", "children"), Input("compare-a", "value"), Input("compare-b", "value"))
+    def compare(a, b):
+        if a is None or b is None:
+            return ""
+        d = state.store.diff(int(a), int(b))
+        return html.Div([_effect_table(d.get("coverage", {})), _changes_list(d)])
+
+    @app.callback(Output("rollback-status", "children"), Input("rollback-button", "n_clicks"),
+                  State("rollback-target", "value"), State("rollback-message", "value"), prevent_initial_call=True)
+    def rollback(n, target, message):
+        user = current_user()
+        if not user.can("editor"):
+            return html.Span(f"{user.name} may not roll back: the editor role is needed. Nothing was changed.",
+                             className="error")
+        if target is None or not (message or "").strip():
+            return html.Span("Choose a revision and say why.", className="error")
+        try:
+            info = state.store.rollback(int(target), author=user.name, message=message.strip())
+        except (ConflictError, CoverageError) as exc:
+            return html.Span(exc.message, className="error")
+        return html.Div([html.B(f"Committed revision {info.id}"), f" with the content of revision {target}. ",
+                         dcc.Link("View it on the map", href=f"/?revision={info.id}")], className="ok")
