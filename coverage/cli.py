@@ -124,13 +124,16 @@ def _print_diff(d: dict, out=sys.stdout) -> None:
     reg = d.get("contingents_registry", {})
     if reg.get("added") or reg.get("removed"):
         line(f"  registry: +{', '.join(reg['added']) or '-'} / -{', '.join(reg['removed']) or '-'}")
-    cov = d.get("coverage")
-    if cov:
-        line("Coverage effect (km², before -> after):")
-        for layer, v in cov.items():
-            g, o = v["gap_km2"], v["overlap_km2"]
-            line(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
-                 f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})")
+    if d.get("coverage"):
+        _print_effect(d["coverage"], out)
+
+
+def _print_effect(effect: dict, out=sys.stdout) -> None:
+    print("Coverage effect (km², before -> after):", file=out)
+    for layer, v in effect.items():
+        g, o = v["gap_km2"], v["overlap_km2"]
+        print(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
+              f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})", file=out)
 
 
 def cmd_import(args) -> int:
@@ -171,11 +174,7 @@ def cmd_import(args) -> int:
         return 0
     eff = st.diff(base, info.id).get("coverage", {})
     if eff:
-        print("Coverage effect (km², before -> after):")
-        for layer, v in eff.items():
-            g, o = v["gap_km2"], v["overlap_km2"]
-            print(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
-                  f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})")
+        _print_effect(eff)
     print(f"Committed revision {info.id} (parent {info.parent}) by {info.author} at {info.time}: {info.message}")
     return 0
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from .errors import CoverageError
-from .figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo, view_bounds
+from .figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo
 from .settings import banner as default_banner
 
 FORMATS = ("png", "svg", "pdf", "html")

@@ -31,11 +31,15 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
 from ._sniff import prepare
 from .errors import IngestError, LimitError, Problem, ValidationError
 from .settings import MB, Limits
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 #: Ukraine's surroundings: every coordinate of a plan must fall inside (lon/lat degrees).
 BOUNDS = (21.5, 43.5, 40.8, 53.0)

@@ -1,5 +1,4 @@
 """The coverage engine on the sample plan (designed findings) and on random plans (invariants)."""
-import random
 
 import geopandas as gpd
 import numpy as np

@@ -1,9 +1,10 @@
 """The dashboard in a real headless Chromium (dash_duo): what a planner sees and does."""
 from __future__ import annotations
 
-import time
 
 import pytest
+
+from _browser import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -37,18 +38,6 @@ def map_layout(dash_duo) -> dict:
         "var g = document.querySelector('#map .js-plotly-plot'); "
         "return {zoom: g._fullLayout.map.zoom, lon: g._fullLayout.map.center.lon, "
         "lat: g._fullLayout.map.center.lat, traces: g.data.length};")
-
-
-def wait_for(cond, timeout=20, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if cond():
-                return
-        except Exception:  # noqa: BLE001 - element not there yet
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_page_loads_offline_with_banner_kpis_and_map(dash_duo, app):

@@ -1,9 +1,6 @@
 """The committed base layers: what every map and analysis stands on."""
-import itertools
 import re
 
-import numpy as np
-import pandas as pd
 import pyproj
 import pytest
 import shapely

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import time
 
 import geopandas as gpd
 import pytest
+
+from _browser import wait_for
 
 from coverage import geodata
 
@@ -39,18 +39,6 @@ def write_format(fmt: str, gdf, tmp) -> str:
     return str(p)
 
 
-def wait_for(cond, timeout=60, what="condition"):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if cond():
-                return
-        except Exception:  # noqa: BLE001
-            pass
-        time.sleep(0.25)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def app_and_store(tmp_path):
     from coverage.app import create_app
@@ -64,6 +52,7 @@ def app_and_store(tmp_path):
 def test_upload_preview_and_commit_in_four_formats(dash_duo, app_and_store, tmp_path):
     app, store = app_and_store
     dash_duo.start_server(app)
+    prev = "unassigned"
     for i, (fmt, code) in enumerate([("geojson", "CZE"), ("shp", "DEU"), ("gpkg", "ITA"), ("kml", "POL")]):
         dash_duo.driver.get(dash_duo.server_url + "/upload")
         dash_duo.wait_for_element("#upload", timeout=20)
@@ -73,7 +62,7 @@ def test_upload_preview_and_commit_in_four_formats(dash_duo, app_and_store, tmp_
         dash_duo.find_element("#upload input[type=file]").send_keys(path)
         wait_for(lambda: "ACCEPTED" in dash_duo.find_element("#preview-summary").text, what=f"{fmt} accepted")
         changes = dash_duo.find_element("#change-list").text
-        assert f"re-assigned L-07: {'unassigned' if i == 0 else prev} → {code}" in changes, changes
+        assert f"re-assigned L-07: {prev} → {code}" in changes, changes
         assert "land" in dash_duo.find_element("#effect-table").text
         dash_duo.find_element("#commit-message").send_keys(f"L-07 to {code} ({fmt})")
         dash_duo.find_element("#commit-button").click()

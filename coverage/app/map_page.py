@@ -1,12 +1,10 @@
 """The map page: controls, the coverage map, KPI cards and tables."""
 from __future__ import annotations
 
-import html as _html
-
 import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
-from ..figures import GAP_FILL, LAYER_TITLES, MapView, map_figure, zoom_to
+from ..figures import LAYER_TITLES, MapView, map_figure, zoom_to
 from .state import AppState
 
 LAYER_OPTIONS = [{"label": " Zones / sectors", "value": "zones"}, {"label": " Gaps", "value": "gaps"},
@@ -16,10 +14,6 @@ TABLE_STYLE = dict(style_table={"overflowX": "auto", "maxHeight": "260px", "over
                                "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
                    style_header={"fontWeight": "600", "backgroundColor": "#eef1f4"},
                    sort_action="native", page_action="none")
-
-
-def _banner(marking: str, where: str):
-    return html.Div(marking, className=f"banner banner-{where}", role="note")
 
 
 def _rev_label(r) -> str:
