@@ -295,6 +295,8 @@ def cmd_validate(args) -> int:
 
 
 def cmd_serve(args) -> int:
+    if args.workers > 1:
+        return _serve_gunicorn(args)
     from .app import create_app
 
     app = create_app(args.data_dir, marking=args.banner)
@@ -378,6 +380,24 @@ def cmd_user(args) -> int:
         return 2
     print(f"{args.name}: roles {', '.join(sorted(set(roles) | {'viewer'}))} saved in {path}")
     return 0
+
+
+def _serve_gunicorn(args) -> int:
+    import shutil
+
+    if shutil.which("gunicorn") is None:
+        print("ua-coverage: --workers needs gunicorn: pip install 'ua-domain-coverage[server]'", file=sys.stderr)
+        return 1
+    from .store import open_store, resolve_data_dir
+
+    env = {**os.environ, "UA_COVERAGE_DATA_DIR": str(resolve_data_dir(args.data_dir))}
+    if args.banner:
+        env["UA_COVERAGE_BANNER"] = args.banner
+    st = open_store(args.data_dir)  # create, migrate and seed once, before the workers start
+    print(f"Serving {st.describe()} with {args.workers} workers on http://{args.host}:{args.port}/", file=sys.stderr)
+    os.execvpe("gunicorn", ["gunicorn", "-w", str(args.workers), "-b", f"{args.host}:{args.port}", "--timeout", "180",
+                            "coverage.app.wsgi:server"], env)
+    return 0  # not reached
 
 
 class _Parser(argparse.ArgumentParser):
@@ -482,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     sv.add_argument("--banner", help="marking shown top and bottom (default: $UA_COVERAGE_BANNER or "
                     "'UNCLASSIFIED // NOTIONAL PLANNING DATA')")
+    sv.add_argument("--workers", type=int, default=1,
+                    help="worker processes (>1 runs gunicorn; use with UA_COVERAGE_DATABASE_URL for PostGIS)")
     sv.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     sv.set_defaults(func=cmd_serve)
     return p

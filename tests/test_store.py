@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
+import os
 import random
 import signal
 import sqlite3
@@ -27,19 +28,39 @@ def geod_km2(g):
     return abs(GEOD.geometry_area_perimeter(shapely.segmentize(g, 0.05))[0]) / 1e6
 
 
+PG_URL = os.environ.get("UA_COVERAGE_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgis"] if PG_URL else [])
+
+
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     d = tmp_path_factory.mktemp("store-seed")
-    open_store(d)
+    open_store(d, url=None)
     return d
 
 
-@pytest.fixture
-def store(seeded, tmp_path):
-    import shutil
+def _url(store) -> str | None:
+    return f"{store.url}{'&' if '?' in store.url else '?'}schema={store.schema}" if hasattr(store, "schema") else None
 
-    shutil.copytree(seeded, tmp_path / "data")
-    return open_store(tmp_path / "data")
+
+@pytest.fixture(params=BACKENDS)
+def store(request, seeded, tmp_path, monkeypatch):
+    """A freshly seeded store on each backend (PostGIS when UA_COVERAGE_TEST_DATABASE_URL is set)."""
+    import shutil
+    import uuid
+
+    monkeypatch.delenv("UA_COVERAGE_DATABASE_URL", raising=False)
+    if request.param == "sqlite":
+        shutil.copytree(seeded, tmp_path / "data")
+        yield open_store(tmp_path / "data")
+        return
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    st = open_store(tmp_path / "data", url=f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}")
+    yield st
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as con:
+        con.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def edited(plan: Plan, fn) -> Plan:
@@ -135,8 +156,8 @@ def test_rollback_and_audit(store):
     assert audit[2]["detail"]["source"] == "rollback to revision 1"
 
 
-def _commit_on(data_dir, sector, barrier, results):
-    st = open_store(data_dir)
+def _commit_on(data_dir, url, sector, barrier, results):
+    st = open_store(data_dir, url=url)
     plan = st.load(1)
     plan = Plan(plan.sectors[plan.sectors["sector_id"] != sector].reset_index(drop=True), plan.contingents,
                 plan.extents, plan.notional)
@@ -150,7 +171,8 @@ def _commit_on(data_dir, sector, barrier, results):
 def test_two_processes_committing_on_the_same_base(store):
     ctx = mp.get_context("fork")
     barrier, results = ctx.Barrier(2), ctx.Queue()
-    procs = [ctx.Process(target=_commit_on, args=(store.data_dir, s, barrier, results)) for s in ("M-01", "M-02")]
+    procs = [ctx.Process(target=_commit_on, args=(store.data_dir, _url(store), s, barrier, results))
+             for s in ("M-01", "M-02")]
     for p in procs:
         p.start()
     for p in procs:
@@ -164,7 +186,7 @@ KILL_CHILD = textwrap.dedent("""
     import os, sys, time
     from coverage.store import open_store
     from coverage.plan import Plan
-    st = open_store(sys.argv[1])
+    st = open_store(sys.argv[1], url=sys.argv[2] if len(sys.argv) > 2 else None)
     base = st.load(1)
     def hook():
         print("IN_TX", flush=True)
@@ -178,16 +200,17 @@ KILL_CHILD = textwrap.dedent("""
 """)
 
 
-def _check_consistent(data_dir: Path) -> int:
-    con = sqlite3.connect(data_dir / "plan.sqlite")
-    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    con.close()
-    st = open_store(data_dir, seed=False)
+def _check_consistent(store) -> int:
+    if not hasattr(store, "schema"):
+        con = sqlite3.connect(store.data_dir / "plan.sqlite")
+        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        con.close()
+    st = open_store(store.data_dir, url=_url(store), seed=False)
     cur = st.current()
     plan = st.load(cur.id)
     assert len(plan.sectors) == cur.sectors
     assert content_hash(plan) == cur.hash
-    assert max(h.id for h in st.history()) == cur.id  # nothing half-written beyond current
+    assert [h.id for h in st.history()] == list(range(1, cur.id + 1))  # no gaps, nothing beyond current
     return cur.id
 
 
@@ -197,8 +220,8 @@ def test_sigkill_mid_commit_never_corrupts(store):
     seen = []
     for _ in range(20):
         before = store.current().id
-        p = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(store.data_dir)], stdout=subprocess.PIPE,
-                             text=True)
+        p = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(store.data_dir)] +
+                             ([_url(store)] if _url(store) else []), stdout=subprocess.PIPE, text=True)
         n_tx = wanted = rnd.randint(1, 2)
         for line in p.stdout:
             if line.startswith("IN_TX"):
@@ -210,25 +233,34 @@ def test_sigkill_mid_commit_never_corrupts(store):
         time.sleep(rnd.uniform(0.0, 0.6))  # inside the 0.5 s transaction, or just after it committed
         p.send_signal(signal.SIGKILL)
         p.wait()
-        after = _check_consistent(store.data_dir)
+        after = _check_consistent(store)
         # killed inside commit number `wanted` (it is lost, earlier ones stay) or just after it committed
-        assert after in (before + wanted - 1, before + wanted)
+        assert after in (before + wanted - 1, before + wanted), (before, wanted, after, [h.message for h in store.history()][-8:])
         seen.append(after == before + wanted - 1)
     assert len(seen) == 20
     assert sum(seen) >= 5  # many kills landed inside a transaction
 
 
-def _store_bytes(d: Path) -> str:
+def _store_state(store) -> str:
+    """The store's bytes (SQLite: the database and its WAL), or its full content (PostGIS)."""
     h = hashlib.sha256()
+    if hasattr(store, "schema"):
+        h.update(json.dumps([r.as_dict() for r in store.history()] + store.audit(), default=str).encode())
+        h.update(str(store.current().id).encode())
+        return h.hexdigest()
     for name in ("plan.sqlite", "plan.sqlite-wal"):
-        p = d / name
+        p = store.data_dir / name
         h.update(p.read_bytes() if p.exists() else b"-")
     return h.hexdigest()
 
 
-def cli(*args, data_dir):
+def cli(*args, data_dir, url=None):
+    env = {**os.environ}
+    env.pop("UA_COVERAGE_DATABASE_URL", None)
+    if url:
+        env["UA_COVERAGE_DATABASE_URL"] = url
     return subprocess.run([sys.executable, "-m", "coverage", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_rejected_import_leaves_the_store_byte_identical(store, tmp_path):
@@ -236,16 +268,16 @@ def test_rejected_import_leaves_the_store_byte_identical(store, tmp_path):
 
     from coverage import geodata
 
-    before = _store_bytes(store.data_dir)
+    before = _store_state(store)
     bad = gpd.read_file(geodata.sample_sectors_path())
     bad.loc[0, "contingent"] = "XYZ"
     bad.to_file(tmp_path / "bad.geojson")
-    p = cli("import", str(tmp_path / "bad.geojson"), "-m", "bad", data_dir=store.data_dir)
+    p = cli("import", str(tmp_path / "bad.geojson"), "-m", "bad", data_dir=store.data_dir, url=_url(store))
     assert p.returncode == 1
     assert "REJECTED" in p.stderr and "revision 1 is still current" in p.stderr and "contingent-unknown" in p.stderr
     (tmp_path / "junk.geojson").write_bytes(b"\x00\x01junk")
-    assert cli("import", str(tmp_path / "junk.geojson"), "-m", "junk", data_dir=store.data_dir).returncode == 1
-    assert _store_bytes(store.data_dir) == before
+    assert cli("import", str(tmp_path / "junk.geojson"), "-m", "junk", data_dir=store.data_dir, url=_url(store)).returncode == 1
+    assert _store_state(store) == before
 
 
 def test_cli_round_trip(store, tmp_path):
@@ -256,26 +288,26 @@ def test_cli_round_trip(store, tmp_path):
     s = gpd.read_file(geodata.sample_sectors_path())
     s.loc[s["sector_id"] == "L-07", "contingent"] = "CZE"
     s.to_file(tmp_path / "rev2.geojson")
-    p = cli("import", str(tmp_path / "rev2.geojson"), "-m", "Assign L-07", "--author", "staff", data_dir=store.data_dir)
+    p = cli("import", str(tmp_path / "rev2.geojson"), "-m", "Assign L-07", "--author", "staff", data_dir=store.data_dir, url=_url(store))
     assert p.returncode == 0, p.stderr
     assert "> reassigned L-07: unassigned -> CZE" in p.stdout and "Committed revision 2" in p.stdout
-    p = cli("import", str(tmp_path / "rev2.geojson"), "-m", "again", "--base", "1", data_dir=store.data_dir)
+    p = cli("import", str(tmp_path / "rev2.geojson"), "-m", "again", "--base", "1", data_dir=store.data_dir, url=_url(store))
     assert p.returncode == 0 and "Already committed as revision 2" in p.stdout
     s.loc[s["sector_id"] == "L-07", "contingent"] = "LTU"
     s.to_file(tmp_path / "rev2b.geojson")
-    p = cli("import", str(tmp_path / "rev2b.geojson"), "-m", "stale", "--base", "1", data_dir=store.data_dir)
+    p = cli("import", str(tmp_path / "rev2b.geojson"), "-m", "stale", "--base", "1", data_dir=store.data_dir, url=_url(store))
     assert p.returncode == 1 and "CONFLICT" in p.stderr
-    p = cli("rollback", "1", "-m", "Back", "--author", "chief", data_dir=store.data_dir)
+    p = cli("rollback", "1", "-m", "Back", "--author", "chief", data_dir=store.data_dir, url=_url(store))
     assert p.returncode == 0 and "Committed revision 3" in p.stdout
-    doc = json.loads(cli("history", "--json", data_dir=store.data_dir).stdout)
+    doc = json.loads(cli("history", "--json", data_dir=store.data_dir, url=_url(store)).stdout)
     assert doc["current"] == 3
     assert [(r["id"], r["parent"], r["author"], r["message"]) for r in doc["revisions"]] == [
         (1, None, "ua-coverage", "Seeded with the NOTIONAL sample plan"), (2, 1, "staff", "Assign L-07"),
         (3, 2, "chief", "Back")]
     assert all({"id", "parent", "author", "time", "message", "sectors", "hash"} <= set(r) for r in doc["revisions"])
-    d = json.loads(cli("diff", "2", "3", "--json", data_dir=store.data_dir).stdout)
+    d = json.loads(cli("diff", "2", "3", "--json", data_dir=store.data_dir, url=_url(store)).stdout)
     assert d["reassigned"] == [{"sector_id": "L-07", "from": ["CZE"], "to": []}]
     assert d["coverage"]["land"]["gap_km2"]["change"] > 30_000
-    a = json.loads(cli("analyze", "--revision", "2", "--json", data_dir=store.data_dir).stdout)
+    a = json.loads(cli("analyze", "--revision", "2", "--json", data_dir=store.data_dir, url=_url(store)).stdout)
     assert a["unassigned_sectors"] == []
-    assert cli("diff", "1", "9", data_dir=store.data_dir).returncode == 1
+    assert cli("diff", "1", "9", data_dir=store.data_dir, url=_url(store)).returncode == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import html as _html
 import secrets
-import threading
 
 import dash
 from dash import Input, Output, State, dash_table, dcc, html
@@ -18,28 +17,53 @@ FORMATS_TEXT = "GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf or CS
 
 
 class Pending:
-    """Accepted uploads waiting for commit or discard, by token (this process only; bytes never touch disk)."""
+    """Accepted uploads waiting for commit or discard, by token.
 
-    def __init__(self, limit: int = 16):
-        self._items: dict[str, dict] = {}
-        self._lock = threading.Lock()
-        self._limit = limit
+    Kept as files in ``DATA_DIR/pending`` (written by this app only, never under the client's name) so that
+    any worker of a multi-worker deployment can commit what another one previewed. Items expire after an hour.
+    """
+
+    TTL_S = 3600
+
+    def __init__(self, directory):
+        from pathlib import Path
+
+        self.dir = Path(directory) / "pending"
+        self.dir.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, token: str):
+        if not token or not all(c.isalnum() or c in "-_" for c in token):
+            return None
+        return self.dir / f"{token}.pkl"
 
     def put(self, item: dict) -> str:
+        import os
+        import pickle
+        import time
+
+        for old in self.dir.glob("*.pkl"):  # expire abandoned previews
+            if time.time() - old.stat().st_mtime > self.TTL_S:
+                old.unlink(missing_ok=True)
         token = secrets.token_urlsafe(16)
-        with self._lock:
-            if len(self._items) >= self._limit:
-                self._items.pop(next(iter(self._items)))
-            self._items[token] = item
+        tmp = self.dir / f".{token}.tmp"
+        with open(tmp, "wb") as fh:
+            pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, self._path(token))
         return token
 
     def get(self, token: str | None) -> dict | None:
-        with self._lock:
-            return self._items.get(token or "")
+        import pickle
+
+        p = self._path(token or "")
+        if p is None or not p.exists():
+            return None
+        with open(p, "rb") as fh:
+            return pickle.load(fh)  # our own file, written by put()
 
     def drop(self, token: str | None) -> None:
-        with self._lock:
-            self._items.pop(token or "", None)
+        p = self._path(token or "")
+        if p is not None:
+            p.unlink(missing_ok=True)
 
 
 def layout(state: AppState, limits: Limits):
@@ -135,7 +159,7 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
     from ..ingest import read_sectors
     from ..plan import Plan
 
-    pending = Pending()
+    pending = Pending(state.store.data_dir)
 
     @app.callback(
         Output("upload-report", "children"), Output("pending", "data"), Output("preview", "hidden"),

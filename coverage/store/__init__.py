@@ -93,8 +93,24 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else default_data_dir()
 
 
-def open_store(data_dir: str | os.PathLike | None = None, *, seed: bool = True) -> Store:
-    """Open (creating and seeding if needed) the store in the resolved data directory."""
+def open_store(data_dir: str | os.PathLike | None = None, *, url: str | None = None, seed: bool = True) -> Store:
+    """Open (creating, migrating and seeding if needed) the plan store.
+
+    ``url`` (else ``$UA_COVERAGE_DATABASE_URL``) selects PostGIS (``postgresql://...``); otherwise the
+    embedded SQLite store in the resolved data directory. The data directory is used either way for
+    local files (the dashboard's session key).
+    """
+    url = url or os.environ.get("UA_COVERAGE_DATABASE_URL")
+    directory = resolve_data_dir(data_dir)
+    if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            from ..errors import StoreError
+
+            raise StoreError(f"unsupported database URL {url.split(':', 1)[0]}://...; use postgresql://")
+        from .postgis import PostGISStore
+
+        directory.mkdir(parents=True, exist_ok=True)
+        return PostGISStore(url, data_dir=directory, seed=seed)
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(resolve_data_dir(data_dir), seed=seed)
+    return SQLiteStore(directory, seed=seed)
