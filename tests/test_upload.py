@@ -185,3 +185,27 @@ def test_two_editors_on_the_same_base(tmp_path):
     assert "CONFLICT" in out and "based on revision 1, but revision 2 is now current" in out
     assert store.current().id == 2
     assert store.load(2).sectors.set_index("sector_id").loc["L-07", "contingent"] == "CZE"
+
+
+def test_trusted_header_mode(tmp_path, monkeypatch):
+    from coverage.app import create_app
+    from coverage.app.auth import save_user
+
+    users = tmp_path / "users.json"
+    save_user(users, "ed", None, ["editor"])
+    monkeypatch.setenv("UA_COVERAGE_USERS", str(users))
+    monkeypatch.setenv("UA_COVERAGE_TRUST_HEADER", "X-Remote-User")
+    app = create_app(tmp_path / "data")
+    c = app.server.test_client()
+    assert c.get("/").status_code == 401  # the proxy did not say who this is
+    r = c.get("/", headers={"X-Remote-User": "ed"})
+    assert r.status_code == 200
+    with app.server.test_request_context("/", headers={"X-Remote-User": "ed"}):
+        from coverage.app.auth import current_user
+
+        u = current_user()
+        assert (u.name, u.can("editor"), u.can("exporter")) == ("ed", True, False)
+    with app.server.test_request_context("/", headers={"X-Remote-User": "someone"}):
+        from coverage.app.auth import current_user
+
+        assert sorted(current_user().roles) == ["viewer"]

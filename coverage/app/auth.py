@@ -135,10 +135,11 @@ def install(server, data_dir: Path) -> None:
                 abort(403, description="missing or wrong CSRF token; reload the page")
         user = current_user()
         public = request.path.startswith(("/login", "/_favicon", "/assets/"))
-        if login_required() and user.via == "anonymous" and not public:
-            if request.path.startswith("/_dash-"):
-                abort(401)
-            return redirect("/login")
+        if user.via == "anonymous" and not user.roles and not public:
+            if login_required() and not request.path.startswith("/_dash-"):
+                return redirect("/login")
+            abort(401, description="sign in first" if login_required() else
+                  "no user: this deployment expects its reverse proxy to authenticate you")
         return None
 
     @server.after_request
