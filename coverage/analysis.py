@@ -134,10 +134,6 @@ class Analysis:
             "min_area_km2": self.min_area_km2,
         }
 
-    def faces_of(self, layer: str) -> np.ndarray:
-        """Indices of the faces of one layer."""
-        return np.flatnonzero(self._faces["layer"] == layer)
-
     def gap_faces(self, layer: str, band: int | None = None) -> gpd.GeoDataFrame:
         """Gaps of a layer for display (EPSG:4326), dissolved by the unassigned sectors they lie in.
 

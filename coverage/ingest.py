@@ -82,7 +82,6 @@ def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
     req = {"files": {k: base64.b64encode(v).decode("ascii") for k, v in prep.files.items()},
            "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits)}
     env = {**os.environ, **_gdal.ENV}
-    env["GDAL_SKIP"] = _gdal.ENV["GDAL_SKIP"]
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     try:
         proc = subprocess.run([sys.executable, "-m", "coverage._worker"], input=json.dumps(req).encode(),

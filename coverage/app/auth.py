@@ -26,6 +26,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 ROLES = ("viewer", "editor", "exporter")
@@ -65,10 +66,20 @@ def users_file() -> Path | None:
 
 
 def load_users(path: Path | None = None) -> dict:
+    """The users file's ``users`` (re-read only when the file changes: this runs on every request)."""
     path = path or users_file()
-    if not path or not path.exists():
+    if not path:
         return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("users", {})
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError:
+        return {}
+    return _parse_users(str(path), mtime)
+
+
+@lru_cache(maxsize=4)
+def _parse_users(path: str, mtime: int) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8")).get("users", {})
 
 
 def save_user(path: Path, name: str, password: str | None, roles: list[str]) -> None:

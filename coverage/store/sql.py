@@ -60,23 +60,16 @@ class SQLStore(Store):
         raise NotImplementedError
 
     def _migrate(self) -> None:
-        con = self._connect()
-        try:
+        with self._read() as con:
             if self._schema_version(con) >= len(self.MIGRATIONS):
                 return
-            self._begin_write(con)
+        with self._tx() as con:
             version = self._schema_version(con)  # re-read under the lock: another process may have migrated
             for v in range(version, len(self.MIGRATIONS)):
                 for stmt in self.MIGRATIONS[v]:
                     con.execute(stmt)
                 con.execute(self._sql("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
                                       "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), (str(v + 1),))
-            con.execute("COMMIT")
-        except BaseException:
-            self._rollback(con)
-            raise
-        finally:
-            con.close()
 
     @staticmethod
     def _rollback(con) -> None:
