@@ -134,6 +134,17 @@ class Analysis:
             "min_area_km2": self.min_area_km2,
         }
 
+    def to_json(self, extra: dict | None = None) -> str:
+        """:meth:`to_dict` (plus ``extra`` keys) as JSON text, one record per line.
+
+        Top-level sections and their entries (a domain, a gap, a sector...) each get a line, so the
+        output stays readable and greppable and large plans serialise at C speed.
+        """
+        doc = self.to_dict()
+        if extra:
+            doc.update(extra)
+        return json_records(doc)
+
     def gap_faces(self, layer: str, band: int | None = None) -> gpd.GeoDataFrame:
         """Gaps of a layer for display (EPSG:4326), dissolved by the unassigned sectors they lie in.
 
@@ -179,18 +190,14 @@ class Analysis:
 
     def _dissolve(self, mask: np.ndarray, names: list | None) -> gpd.GeoDataFrame:
         idx = np.flatnonzero(mask)
-        geoms = self._faces["geometry"]
+        geoms = self._geometry()
         keys = [names[i] for i in idx] if names is not None else [""] * len(idx)
         groups: dict[str, list[int]] = defaultdict(list)
         for k, i in zip(keys, idx):
             groups[k].append(i)
         rows, out = [], []
         for k, members in groups.items():
-            g = geoms[members]
-            try:
-                merged = shapely.coverage_union_all(g) if len(g) > 1 else g[0]
-            except shapely.errors.GEOSException:
-                merged = shapely.union_all(g)
+            merged = self._merge(geoms[members])
             rows.append({"sectors": k, "area_km2": float(self._faces["area_km2"][members].sum())})
             out.append(merged)
         return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []},
@@ -199,10 +206,34 @@ class Analysis:
     @cached_property
     def faces(self) -> gpd.GeoDataFrame:
         f = self._faces
-        cols = {k: v for k, v in f.items() if k not in ("geometry", "members", "conts")}
+        cols = {k: v for k, v in f.items() if k not in self._INTERNAL}
         cols["sectors"] = f["members"]()
         cols["contingents"] = f["conts"]()
-        return gpd.GeoDataFrame(cols, geometry=to_wgs84(f["geometry"]), crs=4326)
+        return gpd.GeoDataFrame(cols, geometry=to_wgs84(self._geometry()), crs=4326)
+
+    def _merge(self, g: np.ndarray):
+        """One geometry from adjacent faces: a coverage union when they come from one noding.
+
+        Faces from different tiles meet along a tile line without sharing every vertex, which
+        the (fast) coverage union does not accept; those are joined by an ordinary union.
+        """
+        if len(g) == 1:
+            return g[0]
+        if not self._faces.get("tiled", False):
+            try:
+                return shapely.coverage_union_all(g)
+            except shapely.errors.GEOSException:  # pragma: no cover - defensive
+                pass
+        return shapely.union_all(g)
+
+    _INTERNAL = ("geometry", "wkb", "members", "conts", "cx", "cy", "tiled")
+
+    def _geometry(self) -> np.ndarray:
+        """Every face's polygon in the working CRS (decoded from WKB on first use)."""
+        f = self._faces
+        if "geometry" not in f:
+            f["geometry"] = shapely.from_wkb(f["wkb"])
+        return f["geometry"]
 
     @cached_property
     def gap_pieces(self) -> gpd.GeoDataFrame:
@@ -214,14 +245,10 @@ class Analysis:
 
     def _piece_frame(self, kind: str) -> gpd.GeoDataFrame:
         rows, members = self._pieces[kind]
-        geoms = self._faces["geometry"]
+        geoms = self._geometry()
         out = []
         for m in members:
-            g = geoms[m]
-            try:
-                out.append(shapely.coverage_union_all(g) if len(g) > 1 else g[0])
-            except shapely.errors.GEOSException:  # pragma: no cover - defensive
-                out.append(shapely.union_all(g))
+            out.append(self._merge(geoms[m]))
         frame = pd.DataFrame([{k: (";".join(v) if isinstance(v, list) and k != "centroid" else v)
                                for k, v in r.items() if k != "centroid"} for r in rows])
         return gpd.GeoDataFrame(frame, geometry=to_wgs84(np.asarray(out, dtype=object)) if out else [], crs=4326)
@@ -238,63 +265,50 @@ def _bands(floors, ceilings) -> list[tuple[float, float]]:
     return bands
 
 
-def _layer_faces(geoms, extent, oblast_geoms, oblast_tree):
-    """Node every boundary (sectors, extent, oblasts), polygonise, return faces and interior points."""
-    env = shapely.box(*shapely.total_bounds(np.concatenate([[extent], geoms])))
-    ob_idx = oblast_tree.query(env, predicate="intersects")
-    lines = np.concatenate([
-        shapely.boundary(geoms), [shapely.boundary(extent)],
-        shapely.boundary(np.asarray(oblast_geoms, dtype=object)[ob_idx]),
-    ])
-    lines = lines[~shapely.is_empty(lines)]
-    noded = shapely.union_all(lines)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-    faces = faces[shapely.area(faces) > 0]
-    return faces, shapely.point_on_surface(faces)
-
-
 _ARRANGEMENTS: dict = {}
 _ARRANGEMENT_CACHE_SIZE = 6
 
 
-def _arrangement(extents_key: str, layer: str, geoms_wgs84, extent, ob_geoms, ob_tree):
-    """The partition of one layer and which sectors cover each face (memoised by geometry).
-
-    A what-if (a contingent withdrawing) or an attribute edit changes no geometry, so the expensive
-    noding is reused: the key is the layer's sector geometries, in order, and its extent.
-    """
+def _arrangement_key(extents_key: str, layer: str, geoms_wgs84) -> str:
     import hashlib
 
     h = hashlib.sha1(extents_key.encode() + layer.encode())
-    for g in geoms_wgs84:
-        h.update(shapely.to_wkb(g))
-    key = h.hexdigest()
-    hit = _ARRANGEMENTS.get(key)
-    if hit is not None:
-        return hit
-    geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
-    faces, pts = _layer_faces(geoms, extent, ob_geoms, ob_tree)
-    nf = len(faces)
-    in_ext = shapely.contains(extent, pts)
-    if len(geoms):
-        p_i, s_loc = shapely.STRtree(geoms).query(pts, predicate="within")
-    else:
-        p_i = s_loc = np.array([], dtype=np.int64)
-    n_sec = np.bincount(p_i, minlength=nf)
-    keep = in_ext | (n_sec > 0)
-    # drop faces outside the extent that no sector covers; renumber pairs
-    new = np.cumsum(keep) - 1
-    faces, pts, in_ext, n_sec = faces[keep], pts[keep], in_ext[keep], n_sec[keep]
-    pk = keep[p_i]
-    p_i, s_loc = new[p_i[pk]], s_loc[pk]
-    ob = np.full(len(faces), -1)
-    o_p, o_i = ob_tree.query(pts, predicate="within")
-    ob[o_p] = o_i
-    result = (faces, pts, in_ext, n_sec, p_i, s_loc, ob, shapely.area(faces) / 1e6)
-    if len(_ARRANGEMENTS) >= _ARRANGEMENT_CACHE_SIZE:
-        _ARRANGEMENTS.pop(next(iter(_ARRANGEMENTS)))
-    _ARRANGEMENTS[key] = result
-    return result
+    for g in shapely.to_wkb(np.asarray(geoms_wgs84, dtype=object)):
+        h.update(g)
+    return h.hexdigest()
+
+
+def _arrangements(todo: dict, ob_geoms, ob_tree, progress=None) -> dict:
+    """The partition of each layer in ``todo`` (``layer -> (key, sector geometries, extent)``).
+
+    Memoised by geometry: a what-if (a contingent withdrawing) or an attribute edit changes no
+    geometry, so the expensive noding is reused. Layers not in the memo are cut into tiles
+    (:mod:`coverage._partition`) and all their tiles run together, in worker processes when the
+    plan is large.
+    """
+    from . import _partition
+
+    out, jobs, spans = {}, [], {}
+    total_vertices = 0
+    for layer, (key, geoms_wgs84, extent) in todo.items():
+        hit = _ARRANGEMENTS.get(key)
+        if hit is not None:
+            out[layer] = hit
+            continue
+        geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
+        layer_jobs = _partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object), ob_tree)
+        total_vertices += sum(j["weight"] for j in layer_jobs)
+        spans[layer] = (key, len(jobs), len(jobs) + len(layer_jobs))
+        jobs.extend(layer_jobs)
+    if jobs:
+        parallel = _partition.workers() > 1 and total_vertices >= _partition.POOL_MIN_VERTICES
+        results = _partition.run_jobs(jobs, parallel, progress)
+        for layer, (key, a, b) in spans.items():
+            part = _partition.assemble(results[a:b])
+            while len(_ARRANGEMENTS) >= _ARRANGEMENT_CACHE_SIZE:
+                _ARRANGEMENTS.pop(next(iter(_ARRANGEMENTS)), None)
+            _ARRANGEMENTS[key] = out[layer] = part
+    return out
 
 
 def _expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
@@ -305,38 +319,30 @@ def _expand(ptr: np.ndarray, values: np.ndarray, rows: np.ndarray):
     return pos, values[np.repeat(ptr[rows], counts) + offs]
 
 
-def _components(geoms: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Label connected pieces: faces sharing an edge and the same key belong together.
+def _components(sel: np.ndarray, keys: np.ndarray, adj: np.ndarray, nf: int) -> np.ndarray:
+    """Label connected pieces of the faces ``sel``: faces sharing an edge and the same key belong together.
 
-    Faces of one polygonised arrangement share identical edge vertices, so adjacency is found by
-    hashing edge segments exactly, without any geometric predicate.
+    ``adj`` holds every pair of adjacent faces of the arrangement (found by the partition from exact
+    shared segments, and across tile lines from shared stretches of the line).
     """
-    n = len(geoms)
+    n = len(sel)
     if n <= 1:
         return np.zeros(n, dtype=int)
-    rings, ring_face = shapely.get_rings(geoms, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
-    same = ring_of[:-1] == ring_of[1:]
-    a, b = xy[:-1][same], xy[1:][same]
-    face = ring_face[ring_of[:-1][same]]
-    swap = (a[:, 0] > b[:, 0]) | ((a[:, 0] == b[:, 0]) & (a[:, 1] > b[:, 1]))
-    lo = np.where(swap[:, None], b, a)
-    hi = np.where(swap[:, None], a, b)
-    seg = np.column_stack([lo, hi])
-    order = np.lexsort(seg.T[::-1])
-    seg, face = seg[order], face[order]
-    dup = np.flatnonzero((seg[1:] == seg[:-1]).all(axis=1))
-    fa, fb = face[dup], face[dup + 1]
-    ok = (fa != fb) & (keys[fa] == keys[fb])
+    pos = np.full(nf, -1, dtype=np.int64)
+    pos[sel] = np.arange(n)
+    a, b = pos[adj[:, 0]], pos[adj[:, 1]]
+    ok = (a >= 0) & (b >= 0)
+    a, b = a[ok], b[ok]
+    ok = keys[a] == keys[b]
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
-    m = coo_matrix((np.ones(ok.sum()), (fa[ok], fb[ok])), shape=(n, n))
+    m = coo_matrix((np.ones(int(ok.sum()), dtype=np.int8), (a[ok], b[ok])), shape=(n, n))
     return connected_components(m, directed=False)[1]
 
 
 def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFrame | None = None, *,
-            min_area_km2: float = DEFAULT_MIN_AREA_KM2) -> Analysis:
+            min_area_km2: float = DEFAULT_MIN_AREA_KM2, progress=None) -> Analysis:
     """Analyse a plan's coverage.
 
     Parameters
@@ -347,6 +353,8 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     extents : the extent of each layer (:mod:`coverage.domains`).
     contingents : the registry (``code``, ``name``, ``colour``); ``None`` skips the unknown/idle checks.
     min_area_km2 : gap and overlap pieces smaller than this are not listed (totals stay exact).
+    progress : called as ``progress(done, total)`` as tiles of the partition finish (large plans
+        are cut into tiles and spread over ``UA_COVERAGE_ENGINE_WORKERS`` processes).
 
     Returns
     -------
@@ -400,13 +408,20 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     air_bands: list = []
     band_cov_air = None
     offset = 0
+    todo = {}
     for layer in LAYERS:
         extent = _projected_extent(extents.key(), layer, shapely.to_wkb(extents.layers[layer]))
+        geoms = sectors.geometry.values[layers_col == layer]
+        todo[layer] = (_arrangement_key(extents.key(), layer, geoms), geoms, extent)
+    parts = _arrangements(todo, ob_geoms, ob_tree, progress)
+    adj_all = []
+    for layer in LAYERS:
         idx = np.flatnonzero(layers_col == layer)
-        faces, pts, in_ext, n_sec, p_i, s_loc, ob, areas = _arrangement(
-            extents.key(), layer, sectors.geometry.values[idx], extent, ob_geoms, ob_tree)
+        part = parts[layer]
+        in_ext, n_sec, p_i, s_loc, ob = part.in_ext, part.n_sec, part.p_i, part.s_loc, part.ob
+        areas = part.area_m2 / 1e6
+        nf = len(areas)
         s_i = idx[s_loc]
-        nf = len(faces)
         lead = lead_id[s_i]
         bands = _bands(floors[idx], ceils[idx]) if layer == "air" else [(0.0, _INF)]
         overlap = np.zeros(nf, bool)
@@ -424,6 +439,11 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
             band_cov[:, b] = a_cnt > 0
         covered = np.bincount(p_i[lead >= 0], minlength=nf) > 0
         F["layer"].append(np.full(nf, layer, dtype=object))
+        F["layer_i"].append(np.full(nf, LAYERS.index(layer), dtype=np.int64))
+        F["cx"].append(part.cx)
+        F["cy"].append(part.cy)
+        F["wkb"].append(part.wkb)
+        adj_all.append(part.adj + offset)
         F["area_km2"].append(areas)
         F["in_extent"].append(in_ext)
         F["oblast_i"].append(ob)
@@ -435,7 +455,6 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
         F["conflict"].append(in_ext & conflict)
         F["self_overlap"].append(in_ext & self_ov)
         F["outside"].append(~in_ext)
-        F["geometry"].append(faces)
         pair_face.append(p_i + offset)
         pair_sector.append(s_i)
         offset += nf
@@ -466,6 +485,8 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
                                   "covered_pct": 100.0 * cov / ext_km2})
 
     faces = {k: np.concatenate(v) for k, v in F.items()}
+    faces["tiled"] = any(parts[layer].tiles > 1 for layer in LAYERS)
+    adj = np.concatenate(adj_all) if adj_all else np.zeros((0, 2), dtype=np.int64)
     p_all = np.concatenate(pair_face)
     s_all = np.concatenate(pair_sector)
     nf = len(faces["area_km2"])
@@ -488,7 +509,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
 
     faces["members"] = lru_cache(maxsize=1)(lambda: _split(ps, ss, ids))
     faces["conts"] = lru_cache(maxsize=1)(lambda: _split(fc_face, fc_code, codes))
-    faces["oblast"] = np.array([ob_codes[i] if i >= 0 else None for i in faces["oblast_i"]], dtype=object)
+    faces["oblast"] = np.asarray(list(ob_codes) + [None], dtype=object)[faces["oblast_i"]]
 
     # contingent summaries over all four layers
     sel = in_ext[fc_face]
@@ -518,7 +539,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
 
     # oblast x layer
     oblasts: dict = {}
-    li = np.array([LAYERS.index(x) for x in faces["layer"]]) if nf else np.zeros(0, int)
+    li = faces["layer_i"]
     m = in_ext & (faces["oblast_i"] >= 0)
     key = faces["oblast_i"][m] * len(LAYERS) + li[m]
     ext_by = np.bincount(key, weights=area[m], minlength=len(ob_codes) * len(LAYERS))
@@ -537,7 +558,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
                                  "area_km2": float(s_in[i]), "outside_km2": float(s_out[i])} for i in range(n)}
 
     # pieces: gaps keyed by the unassigned sectors they lie in, overlaps by their sector set
-    ctx = (faces, _member_keys(ps, ss, nf), ids, min_area_km2, ob_codes, ob_tree)
+    ctx = (faces, adj, _member_keys(ps, ss, nf, n), ids, min_area_km2, ob_codes, ob_tree)
     gaps, gap_members, gap_filtered = _piece_rows(np.flatnonzero(faces["gap"]), *ctx)
     overlaps, ov_members, ov_filtered = _piece_rows(np.flatnonzero(faces["overlap"]), *ctx)
     for g in gaps:
@@ -553,10 +574,12 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
         start, band_cov, air_in = band_cov_air
         for b, band in enumerate(air_bands):
             sel_b = start + np.flatnonzero(air_in & ~band_cov[:, b])
-            band["gaps"], _, band["filtered"] = _piece_rows(sel_b, faces, None, ids, min_area_km2, ob_codes, ob_tree)
+            band["gaps"], _, band["filtered"] = _piece_rows(sel_b, faces, adj, None, ids, min_area_km2, ob_codes,
+                                                            ob_tree)
             for g in band["gaps"]:
                 g.pop("sectors", None)
     faces.pop("oblast_i")
+    faces.pop("layer_i")
     return Analysis(
         domains=domains, contingents=cont_sum,
         unassigned_sectors=[str(ids[i]) for i in range(n) if not conts[i]],
@@ -570,25 +593,29 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     )
 
 
-def _member_keys(ps: np.ndarray, ss: np.ndarray, nf: int) -> tuple[np.ndarray, list]:
-    """An integer per face naming its exact set of covering sectors, and the sets (key 0 = none)."""
+def _member_keys(ps: np.ndarray, ss: np.ndarray, nf: int, n_sectors: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An integer per face naming its exact set of covering sectors (0 = none).
+
+    Returns ``(keys, ptr, ss)``: the members of face ``f`` are ``ss[ptr[f]:ptr[f + 1]]``. Sets are
+    told apart by two independent random 64-bit sums over their members (a 128-bit set hash).
+    """
+    ptr = np.searchsorted(ps, np.arange(nf + 1))
     keys = np.zeros(nf, dtype=np.int64)
-    sets: list = [np.zeros(0, dtype=np.int64)]
     if len(ps) == 0:
-        return keys, sets
-    cuts = np.searchsorted(ps, np.arange(1, nf))
-    lookup: dict[bytes, int] = {}
-    for f, chunk in enumerate(np.split(ss, cuts)):
-        if len(chunk):
-            k = lookup.get(chunk.tobytes())
-            if k is None:
-                k = lookup[chunk.tobytes()] = len(sets)
-                sets.append(chunk)
-            keys[f] = k
-    return keys, sets
+        return keys, ptr, ss
+    rng = np.random.default_rng(20261126)
+    w = rng.integers(0, np.iinfo(np.uint64).max, size=(2, n_sectors), dtype=np.uint64, endpoint=True)
+    has = np.flatnonzero(ptr[1:] > ptr[:-1])
+    with np.errstate(over="ignore"):
+        h1 = np.add.reduceat(w[0][ss], ptr[has])
+        h2 = np.add.reduceat(w[1][ss], ptr[has])
+    _, inv = np.unique(np.column_stack([h1, h2]), axis=0, return_inverse=True)
+    keys[has] = inv.ravel() + 1
+    return keys, ptr, ss
 
 
-def _piece_rows(sel: np.ndarray, faces: dict, members_by_key, ids, min_area: float, ob_codes, ob_tree):
+def _piece_rows(sel: np.ndarray, faces: dict, adj: np.ndarray, members_by_key, ids, min_area: float,
+                ob_codes, ob_tree):
     """Connected pieces of the selected faces (per layer and member set), largest first.
 
     Returns ``(rows, members, filtered)``: rows and face indices of the pieces of at least
@@ -597,10 +624,10 @@ def _piece_rows(sel: np.ndarray, faces: dict, members_by_key, ids, min_area: flo
     empty = {"count": 0, "area_km2": 0.0}
     if len(sel) == 0:
         return [], [], empty
-    member_key, key_sets = members_by_key if members_by_key is not None else (None, None)
-    layer_i = np.unique(faces["layer"][sel], return_inverse=True)[1]
-    keys = layer_i.astype(np.int64) * (1 << 40) + (member_key[sel] if member_key is not None else 0)
-    comp = _components(faces["geometry"][sel], keys)
+    nf = len(faces["area_km2"])
+    member_key, ptr, ss = members_by_key if members_by_key is not None else (None, None, None)
+    keys = faces["layer_i"][sel] * (1 << 40) + (member_key[sel] if member_key is not None else 0)
+    comp = _components(sel, keys, adj, nf)
     ncomp = int(comp.max()) + 1
     area = faces["area_km2"][sel]
     piece_area = np.bincount(comp, weights=area, minlength=ncomp)
@@ -610,41 +637,74 @@ def _piece_rows(sel: np.ndarray, faces: dict, members_by_key, ids, min_area: flo
     if len(keep) == 0:
         return [], [], filtered
     comp_k, area_k, sel_k = comp[keep], area[keep], sel[keep]
-    cent = shapely.centroid(faces["geometry"][sel_k])
-    cx = np.bincount(comp_k, weights=shapely.get_x(cent) * area_k, minlength=ncomp)
-    cy = np.bincount(comp_k, weights=shapely.get_y(cent) * area_k, minlength=ncomp)
+    cx = np.bincount(comp_k, weights=faces["cx"][sel_k] * area_k, minlength=ncomp)
+    cy = np.bincount(comp_k, weights=faces["cy"][sel_k] * area_k, minlength=ncomp)
     pieces = np.flatnonzero(listed)
     pieces = pieces[np.argsort(-piece_area[pieces], kind="stable")]
+    rank = np.full(ncomp, -1, dtype=np.int64)
+    rank[pieces] = np.arange(len(pieces))
     cx, cy = cx[pieces] / piece_area[pieces], cy[pieces] / piece_area[pieces]
     cent_xy = shapely.get_coordinates(to_wgs84(shapely.points(cx, cy)))
-    # faces of each piece, and the area each oblast holds of it
-    order = np.argsort(comp_k, kind="stable")
-    bounds = np.searchsorted(comp_k[order], np.arange(ncomp + 1))
+    # the area each oblast holds of each piece, as a (piece, oblast) table
+    n_ob = len(ob_codes)
     ob_i = faces["oblast_i"][sel_k]
-    rows, members = [], []
-    sea = []
-    for r, c in enumerate(pieces):
-        mem = order[bounds[c]:bounds[c + 1]]
-        a = float(piece_area[c])
-        ob_area = np.bincount(ob_i[mem][ob_i[mem] >= 0], weights=area_k[mem][ob_i[mem] >= 0],
-                              minlength=len(ob_codes))
+    r_k = rank[comp_k]
+    on = ob_i >= 0
+    ob_area = np.bincount(r_k[on] * n_ob + ob_i[on], weights=area_k[on],
+                          minlength=len(pieces) * n_ob).reshape(len(pieces), n_ob)
+    ob_order = np.argsort(-ob_area, axis=1, kind="stable")
+    order = np.argsort(r_k, kind="stable")
+    bounds = np.searchsorted(r_k[order], np.arange(len(pieces) + 1))
+    layer_names = faces["layer"]
+    rows, members, sea = [], [], []
+    for r in range(len(pieces)):
+        mem = sel_k[order[bounds[r]:bounds[r + 1]]]
+        a = float(piece_area[pieces[r]])
         floor = max(min_area, 0.001 * a)
-        obs = [ob_codes[k] for k in np.argsort(-ob_area, kind="stable") if ob_area[k] >= floor and ob_area[k] > 0]
-        at_sea = not ob_area.any()
-        first = sel_k[mem[0]]
-        row = {"domain": str(faces["layer"][first]), "area_km2": a, "oblasts": obs, "at_sea": bool(at_sea),
+        row_area = ob_area[r]
+        obs = [ob_codes[k] for k in ob_order[r] if row_area[k] >= floor and row_area[k] > 0]
+        at_sea = not row_area.any()
+        first = mem[0]
+        row = {"domain": str(layer_names[first]), "area_km2": a, "oblasts": obs, "at_sea": bool(at_sea),
                "centroid": [round(float(cent_xy[r, 0]), 5), round(float(cent_xy[r, 1]), 5)]}
         if member_key is not None:
-            row["sectors"] = sorted(str(ids[s]) for s in key_sets[member_key[first]])
+            row["sectors"] = sorted(str(ids[x]) for x in ss[ptr[first]:ptr[first + 1]])
         if at_sea:
             sea.append(r)
         rows.append(row)
-        members.append(sel_k[mem])
+        members.append(mem)
     if sea:  # a piece at sea is located by the nearest unit
         inp, near = ob_tree.query_nearest(shapely.points(cx[sea], cy[sea]))
         for i, t in zip(inp[::-1], near[::-1]):  # reversed so the first match wins
             rows[sea[i]]["oblasts"] = [ob_codes[int(t)]]
     return rows, members, filtered
+
+
+def json_records(doc: dict) -> str:
+    """JSON text of ``doc`` with its sections and their entries one per line (valid, stable JSON)."""
+    import json
+
+    def enc(v):
+        return json.dumps(v, ensure_ascii=False, default=float)
+
+    out = ["{"]
+    keys = list(doc)
+    for i, k in enumerate(keys):
+        v = doc[k]
+        comma = "," if i < len(keys) - 1 else ""
+        if isinstance(v, dict) and v:
+            items = list(v.items())
+            out.append(f"  {enc(k)}: {{")
+            out.extend(f"    {enc(kk)}: {enc(vv)}{',' if j < len(items) - 1 else ''}" for j, (kk, vv) in enumerate(items))
+            out.append(f"  }}{comma}")
+        elif isinstance(v, list) and v:
+            out.append(f"  {enc(k)}: [")
+            out.extend(f"    {enc(vv)}{',' if j < len(v) - 1 else ''}" for j, vv in enumerate(v))
+            out.append(f"  ]{comma}")
+        else:
+            out.append(f"  {enc(k)}: {enc(v)}{comma}")
+    out.append("}")
+    return "\n".join(out) + "\n"
 
 
 def analyze_sample(min_area_km2: float = DEFAULT_MIN_AREA_KM2) -> Analysis:
@@ -665,7 +725,6 @@ def write_layers(result: Analysis, out_dir) -> list:
     Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson``,
     ``analysis.gpkg`` (layers ``gaps``, ``overlaps``, ``partition``) and ``summary.json``.
     """
-    import json
     from pathlib import Path
 
     out = Path(out_dir)
@@ -685,6 +744,6 @@ def write_layers(result: Analysis, out_dir) -> list:
         written.append(path)
     written.append(gpkg)
     summary = out / "summary.json"
-    summary.write_text(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=float), encoding="utf-8")
+    summary.write_text(result.to_json(), encoding="utf-8")
     written.append(summary)
     return written

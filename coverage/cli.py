@@ -65,6 +65,10 @@ def cmd_analyze(args) -> int:
     else:
         sample = args.sector_file is None
         sector_path = geodata.sample_sectors_path() if sample else Path(args.sector_file)
+        if not sample and _big(sector_path):
+            from . import _partition
+
+            _partition.warm_up()  # the engine's worker processes start while the file is read
         reg_path = Path(args.contingents) if args.contingents else geodata.sample_contingents_path()
         registry = read_contingents(reg_path)
         res = load_sectors(sector_path, strict=False, repair=args.repair, layer=args.layer, encoding=args.encoding)
@@ -72,21 +76,38 @@ def cmd_analyze(args) -> int:
         extents = national_extents().replace(sample_extents()) if sample else national_extents()
     if args.extents:
         extents = extents.replace(read_extents(args.extents))
-    result = analyze(sectors, extents, registry, min_area_km2=args.min_area)
+    result = analyze(sectors, extents, registry, min_area_km2=args.min_area, progress=_progress("partition", "tiles"))
     if args.out:
         from .analysis import write_layers
 
         written = write_layers(result, Path(args.out))
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
-        doc = result.to_dict()
-        doc["plan"] = {"sectors_file": str(sector_path), "contingents_file": str(reg_path),
-                       "notional": sample, "warnings": [w.as_dict() for w in warnings]}
-        json.dump(doc, sys.stdout, indent=2, ensure_ascii=False, default=float)
-        print()
+        sys.stdout.write(result.to_json({"plan": {
+            "sectors_file": str(sector_path), "contingents_file": str(reg_path), "notional": sample,
+            "warnings": [w.as_dict() for w in warnings]}}))
         return 0
     print(_human(result, sector_path, sample, warnings))
     return 0
+
+
+def _big(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 2 * 1024 * 1024
+    except OSError:
+        return False
+
+
+def _progress(what: str, unit: str):
+    """A progress callback printing ``what: done/total unit`` on a terminal's stderr (else nothing)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def report(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\r{what}: {done}/{total} {unit}", end=end, file=sys.stderr, flush=True)
+
+    return report
 
 
 def _rev_id(text) -> int:

@@ -1,5 +1,8 @@
 """The coverage engine on the sample plan (designed findings) and on random plans (invariants)."""
 
+import contextlib
+import os
+
 import geopandas as gpd
 import numpy as np
 import pyproj
@@ -191,3 +194,94 @@ def test_partition_invariants(sectors, rnd):
         if isinstance(v, float):
             assert r2.domains["land"][k] == pytest.approx(v, rel=1e-7, abs=1e-7), k
     assert sorted((g["area_km2"] for g in r2.gaps)) == pytest.approx(sorted(g["area_km2"] for g in r.gaps), rel=1e-6)
+
+
+# ---- tiled partition (large plans) ------------------------------------------------------------
+
+@contextlib.contextmanager
+def _tiled(per_tile: int, workers: int = 0):
+    """Force the tiled path on small plans (and the worker processes when ``workers`` > 1)."""
+    from coverage import _partition, analysis
+
+    saved = _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES, os.environ.get("UA_COVERAGE_ENGINE_WORKERS")
+    _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = per_tile, 0
+    os.environ["UA_COVERAGE_ENGINE_WORKERS"] = str(workers)
+    analysis._ARRANGEMENTS.clear()
+    try:
+        yield
+    finally:
+        _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = saved[:2]
+        if saved[2] is None:
+            os.environ.pop("UA_COVERAGE_ENGINE_WORKERS", None)
+        else:
+            os.environ["UA_COVERAGE_ENGINE_WORKERS"] = saved[2]
+        analysis._ARRANGEMENTS.clear()
+
+
+def _by_key(rows):
+    """(position, row) sorted by what the row is, not by area (equal areas may swap places)."""
+    return sorted(enumerate(rows), key=lambda ir: (ir[1]["domain"], ir[1].get("sectors") or [],
+                                                   round(ir[1]["area_km2"], 6)))
+
+
+def _same_result(a, b):
+    for layer, d in a.domains.items():
+        for k, v in d.items():
+            if isinstance(v, float):
+                assert b.domains[layer][k] == pytest.approx(v, rel=1e-9, abs=1e-9), (layer, k)
+    for kind in ("gaps", "overlaps"):
+        rows_a, rows_b = (_by_key(getattr(x, kind)) for x in (a, b))
+        assert [(r["domain"], r.get("sectors"), r["oblasts"]) for _, r in rows_a] == \
+            [(r["domain"], r.get("sectors"), r["oblasts"]) for _, r in rows_b], kind
+        assert [r["area_km2"] for _, r in rows_b] == pytest.approx([r["area_km2"] for _, r in rows_a], rel=1e-9)
+        assert np.ravel([r["centroid"] for _, r in rows_b]) == pytest.approx(
+            np.ravel([r["centroid"] for _, r in rows_a]), abs=2e-5)
+    for c, v in a.contingents.items():
+        assert b.contingents[c]["assigned_km2"] == pytest.approx(v["assigned_km2"], rel=1e-9)
+        assert b.contingents[c]["shares_with"] == v["shares_with"]
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_plans(), st.sampled_from([8, 20, 60]))
+def test_tiled_partition_matches_the_untiled_one(sectors, per_tile):
+    whole = analyze(sectors, _extents(), None)
+    with _tiled(per_tile):
+        tiled = analyze(sectors, _extents(), None)
+    _same_result(whole, tiled)
+    faces = tiled.faces[(tiled.faces["layer"] == "land") & tiled.faces["in_extent"]]
+    ext = float(area_km2([BOX])[0])
+    assert faces["area_km2"].sum() == pytest.approx(ext, rel=1e-7)  # tiles still tile the extent
+    assert float(area_km2([shapely.union_all(faces.geometry.values)])[0]) == pytest.approx(ext, rel=1e-6)
+    # the gap pieces, joined across tile lines, are the same regions
+    for (i, _), (j, _) in zip(_by_key(whole.gaps), _by_key(tiled.gaps)):
+        # compared in the working CRS (a lon/lat round trip bends edges differently where tiles
+        # added vertices)
+        g_whole = whole._merge(whole._geometry()[whole._pieces["gaps"][1][i]])
+        g_tiled = tiled._merge(tiled._geometry()[tiled._pieces["gaps"][1][j]])
+        assert shapely.symmetric_difference(g_whole, g_tiled).area < 1e-6 * max(g_whole.area, 1.0)
+
+
+def test_worker_processes_give_the_same_answer():
+    """A synthetic 300-sector plan (all four layers) in tiles on two worker processes."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    from _plans import make_plan
+
+    from coverage import _partition
+    from coverage.ingest import check_sectors
+
+    sectors = check_sectors(make_plan(300, vertices=40)).sectors
+    ext = national_extents()
+    whole = analyze(sectors, ext, None)
+    with _tiled(800, workers=2):
+        pool = _partition.pool()
+        assert len(pool) == 2
+        pool[0].proc.kill()  # a dead worker is replaced, not fatal
+        pool[0].proc.wait()
+        seen = []
+        tiled = analyze(sectors, ext, None, progress=lambda done, total: seen.append((done, total)))
+    assert seen and seen[-1][0] == seen[-1][1] > 4  # progress reached every tile
+    _same_result(whole, tiled)
+    assert len(tiled.gaps) > 5 and len(tiled.overlaps) > 20

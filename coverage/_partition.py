@@ -1,0 +1,424 @@
+"""The planar partition of one layer: tiled, and spread over worker processes for large plans.
+
+Noding all of a layer's boundaries at once is superlinear in GEOS, and ``shapely.polygonize`` holds
+the GIL, so a large layer is cut into a grid of tiles: every tile nodes and polygonises only what
+crosses it (sectors, extent and oblasts clipped to the tile, plus the tile's own outline), and the
+tiles run in a pool of worker processes. A face cut by a tile line stays two faces; whatever needs
+connected regions (gap and overlap pieces) joins them through :func:`cross_tile_pairs`, which
+matches the collinear stretches the two faces have on the shared tile line.
+
+This module imports only numpy and shapely (worker processes start fast). All coordinates are in
+the equal-area working CRS (metres).
+"""
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+#: vertices per tile the grid aims at; a layer below it is one tile, done in-process
+VERTICES_PER_TILE = 6_000
+MAX_TILES_PER_SIDE = 32
+#: below this many vertices in all layers together the pool is not worth its start-up
+POOL_MIN_VERTICES = 150_000
+_TOL = 1e-3  # metres: how far a noded vertex on a tile line may sit from it
+
+
+@dataclass
+class Partition:
+    """Faces of one layer and what covers them (arrays indexed by face unless said otherwise)."""
+
+    wkb: np.ndarray  # faces as WKB (decoded only when geometry is needed)
+    area_m2: np.ndarray
+    cx: np.ndarray  # face centroids
+    cy: np.ndarray
+    in_ext: np.ndarray
+    n_sec: np.ndarray
+    p_i: np.ndarray  # (face, sector) pairs: face index ...
+    s_loc: np.ndarray  # ... and the sector's index within the layer
+    ob: np.ndarray  # oblast index of each face, -1 outside every oblast
+    adj: np.ndarray  # (k, 2) faces sharing an edge (within a tile and across tile lines)
+    tiles: int
+
+
+def grid_size(n_vertices: int) -> int:
+    """Tiles per side for a layer of ``n_vertices`` (1 = untiled)."""
+    if n_vertices <= VERTICES_PER_TILE * 4:
+        return 1
+    return int(min(MAX_TILES_PER_SIDE, max(2, round(math.sqrt(n_vertices / VERTICES_PER_TILE)))))
+
+
+def partition_tile(job: dict) -> dict:
+    """Node, polygonise and classify one tile (runs in a worker process or in-process).
+
+    ``job`` holds WKB arrays ``sectors`` (the layer's sectors clipped to the tile), ``sector_idx``
+    (their indices in the layer), ``extent``, ``oblasts`` and ``oblast_idx``, and ``box``
+    (``None`` for an untiled layer) with the tile's grid position ``ix``, ``iy``.
+    """
+    sec = shapely.from_wkb(job["sectors"])
+    ext = shapely.from_wkb(job["extent"])
+    obs = shapely.from_wkb(job["oblasts"])
+    box = job["box"]
+    parts = [shapely.boundary(sec), shapely.boundary(np.array([ext], dtype=object)), shapely.boundary(obs)]
+    if box is not None:
+        parts.append(np.array([shapely.boundary(shapely.box(*box))], dtype=object))
+    lines = np.concatenate(parts)
+    lines = lines[~shapely.is_empty(lines)]
+    faces = shapely.get_parts(shapely.polygonize([shapely.union_all(lines)]))
+    faces = faces[shapely.area(faces) > 0]
+    pts = shapely.point_on_surface(faces)
+    shapely.prepare(ext)
+    in_ext = shapely.contains(ext, pts)
+    if len(sec):
+        p_i, s_loc = shapely.STRtree(sec).query(pts, predicate="within")
+    else:
+        p_i = s_loc = np.zeros(0, dtype=np.int64)
+    n_sec = np.bincount(p_i, minlength=len(faces))
+    keep = in_ext | (n_sec > 0)  # faces outside the extent that no sector covers are dropped
+    new = np.cumsum(keep) - 1
+    faces, pts, in_ext, n_sec = faces[keep], pts[keep], in_ext[keep], n_sec[keep]
+    pk = keep[p_i]
+    p_i, s_loc = new[p_i[pk]], s_loc[pk]
+    ob = np.full(len(faces), -1, dtype=np.int64)
+    if len(obs):
+        o_p, o_i = shapely.STRtree(obs).query(pts, predicate="within")
+        ob[o_p] = np.asarray(job["oblast_idx"], dtype=np.int64)[o_i]
+    cent = shapely.centroid(faces)
+    adj, edges = _adjacency(faces, box)
+    return {"wkb": shapely.to_wkb(faces), "area_m2": shapely.area(faces), "cx": shapely.get_x(cent),
+            "cy": shapely.get_y(cent), "in_ext": in_ext, "n_sec": n_sec, "p_i": p_i,
+            "s_loc": np.asarray(job["sector_idx"], dtype=np.int64)[s_loc], "ob": ob, "adj": adj,
+            "edges": edges, "ix": job.get("ix", 0), "iy": job.get("iy", 0), "tiles": job.get("tiles", 1)}
+
+
+def _adjacency(faces: np.ndarray, box) -> tuple[np.ndarray, dict]:
+    """Pairs of faces sharing a segment, and the segments each face has on the tile's outline.
+
+    Faces of one polygonised arrangement share identical edge vertices, so shared edges are found
+    by hashing segments exactly. Outline segments are returned per side (``left``, ``right``,
+    ``bottom``, ``top``) as ``(lo, hi, face)`` intervals along that side.
+    """
+    empty = np.zeros((0, 2), dtype=np.int64)
+    sides = {}
+    if len(faces) == 0:
+        return empty, sides
+    rings, ring_face = shapely.get_rings(faces, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[:-1] == ring_of[1:]
+    a, b = xy[:-1][same], xy[1:][same]
+    face = ring_face[ring_of[:-1][same]]
+    if box is not None:
+        x0, y0, x1, y1 = box
+        for name, axis, at in (("left", 0, x0), ("right", 0, x1), ("bottom", 1, y0), ("top", 1, y1)):
+            on = (np.abs(a[:, axis] - at) <= _TOL) & (np.abs(b[:, axis] - at) <= _TOL)
+            other = 1 - axis
+            lo = np.minimum(a[on, other], b[on, other])
+            hi = np.maximum(a[on, other], b[on, other])
+            sides[name] = (lo, hi, face[on])
+    # a segment's key is the sum of its endpoints' hashes: the same both ways round
+    key = _mix(_point_hash(a) + _point_hash(b))
+    order = np.argsort(key, kind="stable")
+    key, face, a, b = key[order], face[order], a[order], b[order]
+    i = np.flatnonzero(key[1:] == key[:-1])
+    j = i + 1
+    same = ((a[i] == b[j]).all(axis=1) & (b[i] == a[j]).all(axis=1)) | (
+        (a[i] == a[j]).all(axis=1) & (b[i] == b[j]).all(axis=1))  # rule out hash collisions
+    fa, fb = face[i[same]], face[j[same]]
+    keep = fa != fb
+    return _unique_pairs(fa[keep], fb[keep], len(faces)), sides
+
+
+def _mix(z: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser (uint64 arithmetic wraps)."""
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+def _point_hash(p: np.ndarray) -> np.ndarray:
+    bits = np.ascontiguousarray(p).view(np.uint64)
+    return _mix(bits[:, 0] ^ _mix(bits[:, 1]))
+
+
+def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    k = np.unique(lo * max(n, 1) + hi)
+    return np.column_stack([k // max(n, 1), k % max(n, 1)]).astype(np.int64)
+
+
+def cross_tile_pairs(results: list[dict], offsets: list[int]) -> np.ndarray:
+    """Pairs of faces on either side of a tile line whose outline stretches overlap.
+
+    Along one tile line the faces of each side partition it, so their intervals are disjoint and
+    sorted by start; each interval of the upper/right side is matched to the lower/left intervals it
+    overlaps by more than the tolerance.
+    """
+    low, high = [], []  # (line key, lo, hi, global face)
+    for res, off in zip(results, offsets):
+        ix, iy = res["ix"], res["iy"]
+        for name, (lo, hi, face) in res["edges"].items():
+            if not len(face):
+                continue
+            # vertical line number ix (left) / ix+1 (right); horizontal lines keyed after them
+            key = {"left": 2 * ix, "right": 2 * (ix + 1), "bottom": 2 * iy + 1, "top": 2 * (iy + 1) + 1}[name]
+            target = high if name in ("left", "bottom") else low
+            target.append((np.full(len(face), key, dtype=np.int64), lo, hi, face + off))
+    if not low or not high:
+        return np.zeros((0, 2), dtype=np.int64)
+    lk, llo, lhi, lf = (np.concatenate(x) for x in zip(*low))
+    hk, hlo, hhi, hf = (np.concatenate(x) for x in zip(*high))
+    # a line key and a position along the line in one sortable number (positions are < 1e7 m)
+    span = 1e8
+    base = min(llo.min(), hlo.min())
+    lpos_lo, lpos_hi = lk * span + (llo - base), lk * span + (lhi - base)
+    order = np.argsort(lpos_lo, kind="stable")
+    lpos_lo, lpos_hi, lf = lpos_lo[order], lpos_hi[order], lf[order]
+    hpos_lo, hpos_hi = hk * span + (hlo - base), hk * span + (hhi - base)
+    first = np.searchsorted(lpos_hi, hpos_lo + _TOL, side="right")
+    last = np.searchsorted(lpos_lo, hpos_hi - _TOL, side="left")
+    counts = np.maximum(last - first, 0)
+    rows = np.repeat(np.arange(len(hf)), counts)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    cand = np.repeat(first, counts) + offs
+    n = int(max(lf.max(), hf.max())) + 1
+    return _unique_pairs(lf[cand], hf[rows], n)
+
+
+def make_jobs(geoms: np.ndarray, extent, ob_geoms: np.ndarray, ob_tree) -> list[dict]:
+    """Cut one layer into tile jobs for :func:`partition_tile` (one job if the layer is small)."""
+    nv = int(shapely.get_num_coordinates(geoms).sum()) if len(geoms) else 0
+    tiles = grid_size(nv)
+    x0, y0, x1, y1 = shapely.total_bounds(np.concatenate([np.array([extent], dtype=object), geoms]))
+    ob_near = ob_tree.query(shapely.box(x0, y0, x1, y1), predicate="intersects")
+    if tiles == 1:
+        return [{"sectors": shapely.to_wkb(geoms), "sector_idx": np.arange(len(geoms)),
+                 "extent": shapely.to_wkb(extent), "oblasts": shapely.to_wkb(ob_geoms[ob_near]),
+                 "oblast_idx": ob_near, "box": None, "weight": nv, "tiles": 1}]
+    pad = 1.0  # metres, so nothing lies on the grid's outer edge
+    xs = np.linspace(x0 - pad, x1 + pad, tiles + 1)
+    ys = np.linspace(y0 - pad, y1 + pad, tiles + 1)
+    ix, iy = (a.ravel() for a in np.meshgrid(np.arange(tiles), np.arange(tiles), indexing="ij"))
+    bx0, by0, bx1, by1 = xs[ix], ys[iy], xs[ix + 1], ys[iy + 1]
+    rects = shapely.box(bx0, by0, bx1, by1)
+    t_s, s_i = shapely.STRtree(geoms).query(rects, predicate="intersects") if len(geoms) else (
+        np.zeros(0, dtype=np.int64),) * 2
+    order = np.lexsort((s_i, t_s))
+    t_s, s_i = t_s[order], s_i[order]
+    s_cut = np.searchsorted(t_s, np.arange(tiles * tiles + 1))
+    clipped = np.concatenate([np.zeros(0, dtype=object)] + [
+        shapely.clip_by_rect(geoms[s_i[s_cut[t]:s_cut[t + 1]]], bx0[t], by0[t], bx1[t], by1[t])
+        for t in range(tiles * tiles)])
+    ext_clip = np.array([shapely.clip_by_rect(extent, *b) for b in zip(bx0, by0, bx1, by1)], dtype=object)
+    ob_t, ob_j = shapely.STRtree(ob_geoms[ob_near]).query(rects, predicate="intersects")
+    order = np.lexsort((ob_j, ob_t))
+    ob_t, ob_i = ob_t[order], ob_near[ob_j[order]]
+    o_cut = np.searchsorted(ob_t, np.arange(tiles * tiles + 1))
+    ob_clip = np.concatenate([np.zeros(0, dtype=object)] + [
+        shapely.clip_by_rect(ob_geoms[ob_i[o_cut[t]:o_cut[t + 1]]], bx0[t], by0[t], bx1[t], by1[t])
+        for t in range(tiles * tiles)])
+    verts = shapely.get_num_coordinates(clipped)
+    jobs = []
+    for t in range(tiles * tiles):
+        sl, ol = slice(s_cut[t], s_cut[t + 1]), slice(o_cut[t], o_cut[t + 1])
+        sec, idx = clipped[sl], s_i[sl]
+        ok = ~shapely.is_empty(sec)
+        ob, oidx = ob_clip[ol], ob_i[ol]
+        ook = ~shapely.is_empty(ob)
+        if not ok.any() and shapely.is_empty(ext_clip[t]):
+            continue  # nothing here: no face would be kept
+        jobs.append({"sectors": shapely.to_wkb(sec[ok]), "sector_idx": idx[ok],
+                     "extent": shapely.to_wkb(ext_clip[t]), "oblasts": shapely.to_wkb(ob[ook]),
+                     "oblast_idx": oidx[ook], "box": (bx0[t], by0[t], bx1[t], by1[t]),
+                     "ix": int(ix[t]), "iy": int(iy[t]), "weight": int(verts[sl].sum()) + 500, "tiles": tiles})
+    return jobs
+
+
+def assemble(results: list[dict]) -> Partition:
+    """Join the tiles of one layer into its :class:`Partition`."""
+    sizes = [len(r["area_m2"]) for r in results]
+    offsets = list(np.cumsum([0] + sizes[:-1]))
+    cat = {k: np.concatenate([r[k] for r in results]) for k in
+           ("wkb", "area_m2", "cx", "cy", "in_ext", "n_sec", "s_loc", "ob")}
+    p_i = np.concatenate([r["p_i"] + off for r, off in zip(results, offsets)])
+    adj = [r["adj"] + off for r, off in zip(results, offsets)]
+    if len(results) > 1:
+        adj.append(cross_tile_pairs(results, offsets))
+    adj = np.concatenate(adj) if adj else np.zeros((0, 2), dtype=np.int64)
+    return Partition(wkb=cat["wkb"], area_m2=cat["area_m2"], cx=cat["cx"], cy=cat["cy"],
+                     in_ext=cat["in_ext"].astype(bool), n_sec=cat["n_sec"].astype(np.int64), p_i=p_i,
+                     s_loc=cat["s_loc"], ob=cat["ob"], adj=adj.reshape(-1, 2),
+                     tiles=results[0].get("tiles", 1) if results else 1)
+
+
+# -- the worker pool -------------------------------------------------------------------------
+# Plain subprocesses (``python -m coverage._partition``) speaking length-prefixed pickle frames over
+# their pipes: unlike multiprocessing's spawn they never re-import the caller's ``__main__``, and
+# they are owned by this module alone (pickle is safe here: both ends are this file).
+
+_POOL: list | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def workers() -> int:
+    """Worker processes for large plans: ``UA_COVERAGE_ENGINE_WORKERS`` (default: the usable CPUs)."""
+    raw = os.environ.get("UA_COVERAGE_ENGINE_WORKERS", "")
+    if raw.strip():
+        return max(0, int(raw))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+class _Worker:
+    def __init__(self) -> None:
+        import subprocess
+        import sys
+
+        self.proc = subprocess.Popen([sys.executable, "-m", "coverage._partition"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, bufsize=0)
+        self.lock = threading.Lock()
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def call(self, job: dict) -> dict:
+        with self.lock:
+            _send(self.proc.stdin, job)
+            out = _recv(self.proc.stdout)
+        if isinstance(out, BaseException):
+            raise out
+        return out
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=2)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            self.proc.kill()
+
+
+def _send(stream, obj) -> None:
+    import pickle
+
+    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(len(data).to_bytes(8, "little"))
+    stream.write(data)
+    stream.flush()
+
+
+def _recv(stream):
+    import pickle
+
+    head = _read_exact(stream, 8)
+    return pickle.loads(_read_exact(stream, int.from_bytes(head, "little")))
+
+
+def _read_exact(stream, n: int) -> bytes:
+    chunks, got = [], 0
+    while got < n:
+        chunk = stream.read(min(n - got, 1 << 24))
+        if not chunk:
+            raise EOFError("the partition worker exited")
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def pool() -> list:
+    """The shared workers (started on first use, restarted if one died)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = []
+            atexit.register(shutdown)
+        _POOL[:] = [w for w in _POOL if w.alive()]
+        while len(_POOL) < workers():
+            _POOL.append(_Worker())
+        return list(_POOL)
+
+
+def warm_up() -> None:
+    """Start the worker processes now (the CLI does this while it reads the file)."""
+    if workers() > 1:
+        pool()
+
+
+def shutdown() -> None:
+    global _POOL
+    with _POOL_LOCK:
+        for w in _POOL or []:
+            w.close()
+        _POOL = None
+
+
+def run_jobs(jobs: list[dict], parallel: bool, progress=None) -> list[dict]:
+    """Run tile jobs, on the workers when ``parallel``; results in job order.
+
+    Jobs go largest first to whichever worker is free. If a worker dies (e.g. the OOM killer), the
+    jobs it had not finished are done in-process.
+    """
+    import queue
+
+    out: list = [None] * len(jobs)
+    done = 0
+    total = len(jobs)
+    tick_lock = threading.Lock()
+
+    def tick():
+        nonlocal done
+        with tick_lock:
+            done += 1
+            if progress is not None:
+                progress(done, total)
+
+    if parallel and len(jobs) > 1:
+        todo: queue.Queue = queue.Queue()
+        for i in sorted(range(len(jobs)), key=lambda i: -jobs[i]["weight"]):
+            todo.put(i)
+
+        def feed(worker: _Worker) -> None:
+            while True:
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    out[i] = worker.call(jobs[i])
+                except (EOFError, OSError):
+                    todo.put(i)
+                    return
+                tick()
+
+        threads = [threading.Thread(target=feed, args=(w,), daemon=True) for w in pool()]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    for i, job in enumerate(jobs):
+        if out[i] is None:
+            out[i] = partition_tile(job)
+            tick()
+    return out
+
+
+def _serve() -> None:
+    import sys
+
+    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    while True:
+        try:
+            job = _recv(stdin)
+        except EOFError:
+            return
+        try:
+            result = partition_tile(job)
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller, which re-raises it
+            result = exc
+        _send(stdout, result)
+
+
+if __name__ == "__main__":
+    _serve()
