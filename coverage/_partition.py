@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 
 #: vertices per tile the grid aims at; a layer below it is one tile, done in-process
-VERTICES_PER_TILE = 6_000
+VERTICES_PER_TILE = 3_000
 MAX_TILES_PER_SIDE = 32
 #: below this many vertices in all layers together the pool is not worth its start-up
 POOL_MIN_VERTICES = 150_000
@@ -119,7 +119,10 @@ def _adjacency(faces: np.ndarray, box) -> tuple[np.ndarray, dict]:
             other = 1 - axis
             lo = np.minimum(a[on, other], b[on, other])
             hi = np.maximum(a[on, other], b[on, other])
-            sides[name] = (lo, hi, face[on])
+            # stretches shorter than the tolerance (a sliver's tip) join nothing and would break
+            # the ordering cross_tile_pairs relies on
+            long = hi - lo > _TOL
+            sides[name] = (lo[long], hi[long], face[on][long])
     # a segment's key is the sum of its endpoints' hashes: the same both ways round
     key = _mix(_point_hash(a) + _point_hash(b))
     order = np.argsort(key, kind="stable")
@@ -154,9 +157,8 @@ def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
 def cross_tile_pairs(results: list[dict], offsets: list[int]) -> np.ndarray:
     """Pairs of faces on either side of a tile line whose outline stretches overlap.
 
-    Along one tile line the faces of each side partition it, so their intervals are disjoint and
-    sorted by start; each interval of the upper/right side is matched to the lower/left intervals it
-    overlaps by more than the tolerance.
+    Each stretch of the upper/right side is matched to the lower/left stretches it overlaps by
+    more than the tolerance (both sides are sorted along the line, so this is a merge, not a search).
     """
     low, high = [], []  # (line key, lo, hi, global face)
     for res, off in zip(results, offsets):
@@ -179,22 +181,30 @@ def cross_tile_pairs(results: list[dict], offsets: list[int]) -> np.ndarray:
     order = np.argsort(lpos_lo, kind="stable")
     lpos_lo, lpos_hi, lf = lpos_lo[order], lpos_hi[order], lf[order]
     hpos_lo, hpos_hi = hk * span + (hlo - base), hk * span + (hhi - base)
-    first = np.searchsorted(lpos_hi, hpos_lo + _TOL, side="right")
+    # candidates: after every interval that ends before this one starts (by the running maximum
+    # of the ends, which stays sorted even if an interval nests in another), before every one that
+    # starts after it ends; then keep the true overlaps
+    first = np.searchsorted(np.maximum.accumulate(lpos_hi), hpos_lo + _TOL, side="right")
     last = np.searchsorted(lpos_lo, hpos_hi - _TOL, side="left")
     counts = np.maximum(last - first, 0)
     rows = np.repeat(np.arange(len(hf)), counts)
     offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
     cand = np.repeat(first, counts) + offs
+    real = np.minimum(lpos_hi[cand], hpos_hi[rows]) - np.maximum(lpos_lo[cand], hpos_lo[rows]) > _TOL
     n = int(max(lf.max(), hf.max())) + 1
-    return _unique_pairs(lf[cand], hf[rows], n)
+    return _unique_pairs(lf[cand[real]], hf[rows[real]], n)
 
 
 def make_jobs(geoms: np.ndarray, extent, ob_geoms: np.ndarray, ob_tree) -> list[dict]:
-    """Cut one layer into tile jobs for :func:`partition_tile` (one job if the layer is small)."""
-    nv = int(shapely.get_num_coordinates(geoms).sum()) if len(geoms) else 0
-    tiles = grid_size(nv)
+    """Cut one layer into tile jobs for :func:`partition_tile` (one job if the layer is small).
+
+    The grid is sized by all the linework to node: sectors, extent and the units near them.
+    """
     x0, y0, x1, y1 = shapely.total_bounds(np.concatenate([np.array([extent], dtype=object), geoms]))
     ob_near = ob_tree.query(shapely.box(x0, y0, x1, y1), predicate="intersects")
+    nv = int(shapely.get_num_coordinates(np.concatenate([np.array([extent], dtype=object), geoms,
+                                                          ob_geoms[ob_near]])).sum())
+    tiles = grid_size(nv)
     if tiles == 1:
         return [{"sectors": shapely.to_wkb(geoms), "sector_idx": np.arange(len(geoms)),
                  "extent": shapely.to_wkb(extent), "oblasts": shapely.to_wkb(ob_geoms[ob_near]),
@@ -354,54 +364,70 @@ def shutdown() -> None:
         _POOL = None
 
 
-def run_jobs(jobs: list[dict], parallel: bool, progress=None) -> list[dict]:
-    """Run tile jobs, on the workers when ``parallel``; results in job order.
+class Runner:
+    """Runs tile jobs as they are added: on the workers when ``parallel``, else in-process at the end.
 
-    Jobs go largest first to whichever worker is free. If a worker dies (e.g. the OOM killer), the
-    jobs it had not finished are done in-process.
+    Layers are added one by one, so the workers start on the first layer's tiles while the caller
+    projects and cuts the next. Free workers take the largest waiting tile first. If a worker dies
+    (e.g. the OOM killer) or a tile fails there, that tile is redone in-process by :meth:`finish`,
+    which re-raises a genuine error in the caller.
     """
-    import queue
 
-    out: list = [None] * len(jobs)
-    done = 0
-    total = len(jobs)
-    tick_lock = threading.Lock()
+    def __init__(self, parallel: bool, progress=None) -> None:
+        import queue
 
-    def tick():
-        nonlocal done
-        with tick_lock:
-            done += 1
-            if progress is not None:
-                progress(done, total)
+        self.jobs: list[dict] = []
+        self.out: list = []
+        self.progress = progress
+        self.done = 0
+        self.lock = threading.Lock()
+        self.queue: queue.PriorityQueue = queue.PriorityQueue()
+        self.threads = []
+        if parallel:
+            self.threads = [threading.Thread(target=self._feed, args=(w,), daemon=True) for w in pool()]
+            for t in self.threads:
+                t.start()
 
-    if parallel and len(jobs) > 1:
-        todo: queue.Queue = queue.Queue()
-        for i in sorted(range(len(jobs)), key=lambda i: -jobs[i]["weight"]):
-            todo.put(i)
+    def add(self, jobs: list[dict]) -> tuple[int, int]:
+        """Queue jobs; returns the slice of :meth:`finish`'s result that will hold theirs."""
+        with self.lock:
+            start = len(self.jobs)
+            self.jobs.extend(jobs)
+            self.out.extend([None] * len(jobs))
+        if self.threads:
+            for i, job in enumerate(jobs, start):
+                self.queue.put((-job["weight"], i))
+        return start, start + len(jobs)
 
-        def feed(worker: _Worker) -> None:
-            while True:
-                try:
-                    i = todo.get_nowait()
-                except queue.Empty:
-                    return
-                try:
-                    out[i] = worker.call(jobs[i])
-                except (EOFError, OSError):
-                    todo.put(i)
-                    return
-                tick()
-
-        threads = [threading.Thread(target=feed, args=(w,), daemon=True) for w in pool()]
-        for t in threads:
-            t.start()
-        for t in threads:
+    def finish(self) -> list[dict]:
+        for _ in self.threads:
+            self.queue.put((math.inf, -1))  # one stop sign per worker, after every job
+        for t in self.threads:
             t.join()
-    for i, job in enumerate(jobs):
-        if out[i] is None:
-            out[i] = partition_tile(job)
-            tick()
-    return out
+        for i, job in enumerate(self.jobs):
+            if self.out[i] is None:
+                self.out[i] = partition_tile(job)
+                self._tick()
+        return self.out
+
+    def _tick(self) -> None:
+        with self.lock:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, len(self.jobs))
+
+    def _feed(self, worker: "_Worker") -> None:
+        while True:
+            _, i = self.queue.get()
+            if i < 0:
+                return
+            try:
+                self.out[i] = worker.call(self.jobs[i])
+            except (EOFError, OSError):
+                return  # the worker is gone; finish() does what is left
+            except Exception:  # noqa: BLE001 - redone in-process, where the error surfaces
+                continue
+            self._tick()
 
 
 def _serve() -> None:

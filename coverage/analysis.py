@@ -288,26 +288,29 @@ def _arrangements(todo: dict, ob_geoms, ob_tree, progress=None) -> dict:
     """
     from . import _partition
 
-    out, jobs, spans = {}, [], {}
-    total_vertices = 0
-    for layer, (key, geoms_wgs84, extent) in todo.items():
-        hit = _ARRANGEMENTS.get(key)
-        if hit is not None:
+    out, spans, missing = {}, {}, {}
+    for layer, item in todo.items():
+        hit = _ARRANGEMENTS.get(item[0])
+        if hit is None:
+            missing[layer] = item
+        else:
             out[layer] = hit
-            continue
+    if not missing:
+        return out
+    vertices = sum(int(shapely.get_num_coordinates(np.asarray(g, dtype=object)).sum()) for _, g, _ in missing.values())
+    runner = _partition.Runner(_partition.workers() > 1 and vertices >= _partition.POOL_MIN_VERTICES, progress)
+    # the biggest layer first, so the workers start on it while the others are cut
+    for layer in sorted(missing, key=lambda k: -len(missing[k][1])):
+        key, geoms_wgs84, extent = missing[layer]
         geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
-        layer_jobs = _partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object), ob_tree)
-        total_vertices += sum(j["weight"] for j in layer_jobs)
-        spans[layer] = (key, len(jobs), len(jobs) + len(layer_jobs))
-        jobs.extend(layer_jobs)
-    if jobs:
-        parallel = _partition.workers() > 1 and total_vertices >= _partition.POOL_MIN_VERTICES
-        results = _partition.run_jobs(jobs, parallel, progress)
-        for layer, (key, a, b) in spans.items():
-            part = _partition.assemble(results[a:b])
-            while len(_ARRANGEMENTS) >= _ARRANGEMENT_CACHE_SIZE:
-                _ARRANGEMENTS.pop(next(iter(_ARRANGEMENTS)), None)
-            _ARRANGEMENTS[key] = out[layer] = part
+        spans[layer] = (key, runner.add(_partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object),
+                                                             ob_tree)))
+    results = runner.finish()
+    for layer, (key, (a, b)) in spans.items():
+        part = _partition.assemble(results[a:b])
+        while len(_ARRANGEMENTS) >= _ARRANGEMENT_CACHE_SIZE:
+            _ARRANGEMENTS.pop(next(iter(_ARRANGEMENTS)), None)
+        _ARRANGEMENTS[key] = out[layer] = part
     return out
 
 

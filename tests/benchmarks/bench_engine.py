@@ -32,7 +32,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _plans import make_plan  # noqa: E402
 
-from coverage.analysis import analyze, to_laea  # noqa: E402
+from coverage.analysis import _ARRANGEMENTS, analyze, to_laea  # noqa: E402
 from coverage.domains import national_extents  # noqa: E402
 from coverage.ingest import load_sectors  # noqa: E402
 
@@ -66,6 +66,21 @@ def baseline(sectors: gpd.GeoDataFrame, extents) -> dict:
     return out
 
 
+def workers_peak_mb() -> float:
+    """Peak resident memory of the engine's worker processes (they are long-lived, so read /proc)."""
+    from coverage import _partition
+
+    total = 0.0
+    for w in _partition._POOL or []:
+        try:
+            for line in open(f"/proc/{w.proc.pid}/status"):
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            pass
+    return total
+
+
 def time_process(args: list[str]) -> float:
     t = time.perf_counter()
     subprocess.run(args, check=True, stdout=subprocess.DEVNULL)
@@ -80,8 +95,8 @@ def main() -> None:
     args = ap.parse_args()
     extents = national_extents()
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    print(f"{'sectors':>8} {'engine s':>9} {'faces':>8} {'peak MB':>8} {'baseline s':>11} {'speed-up':>9} "
-          f"{'CLI s':>7} {'read+union s':>13} {'CLI ratio':>10}")
+    print(f"{'sectors':>8} {'engine s':>9} {'union s':>8} {'faces':>8} {'tiles':>6} {'peak MB':>8} {'workers MB':>10} "
+          f"{'baseline s':>11} {'speed-up':>9} {'CLI s':>7} {'read+union s':>13} {'CLI ratio':>10}")
     for n in args.sizes:
         plan = make_plan(n)
         path = tmp / f"plan{n}.gpkg"
@@ -89,11 +104,16 @@ def main() -> None:
         sectors = load_sectors(path).sectors
         times = []
         for _ in range(args.repeat):
+            _ARRANGEMENTS.clear()  # every run computes the partition (no memo)
             t = time.perf_counter()
             result = analyze(sectors, extents, None)
             times.append(time.perf_counter() - t)
         eng = float(np.median(times))
         nfaces = len(result._faces["area_km2"])
+        tiles = sum(p.tiles ** 2 for p in list(_ARRANGEMENTS.values())[-4:])
+        t = time.perf_counter()
+        shapely.union_all(sectors.geometry.values)  # the floor every exact method pays, same process
+        union = time.perf_counter() - t
         base_s = speed = "-"
         if n <= args.baseline_max:
             t = time.perf_counter()
@@ -113,8 +133,8 @@ def main() -> None:
             "u = shapely.union_all(df.geometry.values);"
             "g = national_extents().layers['air'].difference(u)")
         floor = float(np.median([time_process([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]))
-        print(f"{n:>8} {eng:>9.2f} {nfaces:>8} {peak_mb():>8.0f} {base_s:>11} {speed:>9} {cli:>7.2f} "
-              f"{floor:>13.2f} {cli / floor:>9.2f}x", flush=True)
+        print(f"{n:>8} {eng:>9.2f} {union:>8.2f} {nfaces:>8} {tiles:>6} {peak_mb():>8.0f} {workers_peak_mb():>10.0f} "
+              f"{base_s:>11} {speed:>9} {cli:>7.2f} {floor:>13.2f} {cli / floor:>9.2f}x", flush=True)
 
 
 if __name__ == "__main__":
