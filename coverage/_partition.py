@@ -33,7 +33,9 @@ _TOL = 1e-3  # metres: how far a noded vertex on a tile line may sit from it
 class Partition:
     """Faces of one layer and what covers them (arrays indexed by face unless said otherwise)."""
 
-    wkb: np.ndarray  # faces as WKB (decoded only when geometry is needed)
+    coords: np.ndarray  # faces as ragged coordinates (built into polygons only when needed):
+    ring_len: np.ndarray  # vertices per ring, rings per face
+    face_rings: np.ndarray
     area_m2: np.ndarray
     cx: np.ndarray  # face centroids
     cy: np.ndarray
@@ -89,14 +91,20 @@ def partition_tile(job: dict) -> dict:
         o_p, o_i = shapely.STRtree(obs).query(pts, predicate="within")
         ob[o_p] = np.asarray(job["oblast_idx"], dtype=np.int64)[o_i]
     cent = shapely.centroid(faces)
-    adj, edges = _adjacency(faces, box)
-    return {"wkb": shapely.to_wkb(faces), "area_m2": shapely.area(faces), "cx": shapely.get_x(cent),
+    # faces travel back as their ring coordinates (cheaper than WKB both ways)
+    rings, ring_face = shapely.get_rings(faces, return_index=True)
+    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
+    adj, edges = _adjacency(xy, ring_of, ring_face, len(faces), box)
+    return {"coords": xy, "ring_len": np.bincount(ring_of, minlength=len(rings)),
+            "face_rings": np.bincount(ring_face, minlength=len(faces)),
+            "area_m2": shapely.area(faces), "cx": shapely.get_x(cent),
             "cy": shapely.get_y(cent), "in_ext": in_ext, "n_sec": n_sec, "p_i": p_i,
             "s_loc": np.asarray(job["sector_idx"], dtype=np.int64)[s_loc], "ob": ob, "adj": adj,
             "edges": edges, "ix": job.get("ix", 0), "iy": job.get("iy", 0), "tiles": job.get("tiles", 1)}
 
 
-def _adjacency(faces: np.ndarray, box) -> tuple[np.ndarray, dict]:
+def _adjacency(xy: np.ndarray, ring_of: np.ndarray, ring_face: np.ndarray, n_faces: int,
+               box) -> tuple[np.ndarray, dict]:
     """Pairs of faces sharing a segment, and the segments each face has on the tile's outline.
 
     Faces of one polygonised arrangement share identical edge vertices, so shared edges are found
@@ -105,10 +113,8 @@ def _adjacency(faces: np.ndarray, box) -> tuple[np.ndarray, dict]:
     """
     empty = np.zeros((0, 2), dtype=np.int64)
     sides = {}
-    if len(faces) == 0:
+    if n_faces == 0:
         return empty, sides
-    rings, ring_face = shapely.get_rings(faces, return_index=True)
-    xy, ring_of = shapely.get_coordinates(rings, return_index=True)
     same = ring_of[:-1] == ring_of[1:]
     a, b = xy[:-1][same], xy[1:][same]
     face = ring_face[ring_of[:-1][same]]
@@ -133,7 +139,15 @@ def _adjacency(faces: np.ndarray, box) -> tuple[np.ndarray, dict]:
         (a[i] == a[j]).all(axis=1) & (b[i] == b[j]).all(axis=1))  # rule out hash collisions
     fa, fb = face[i[same]], face[j[same]]
     keep = fa != fb
-    return _unique_pairs(fa[keep], fb[keep], len(faces)), sides
+    return _unique_pairs(fa[keep], fb[keep], n_faces), sides
+
+
+def unique_ints(a: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (``np.unique`` hashes, which is far slower here)."""
+    s = np.sort(a)
+    if len(s) == 0:
+        return s
+    return s[np.concatenate([[True], s[1:] != s[:-1]])]
 
 
 def _mix(z: np.ndarray) -> np.ndarray:
@@ -150,7 +164,7 @@ def _point_hash(p: np.ndarray) -> np.ndarray:
 
 def _unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
     lo, hi = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
-    k = np.unique(lo * max(n, 1) + hi)
+    k = unique_ints(lo * max(n, 1) + hi)
     return np.column_stack([k // max(n, 1), k % max(n, 1)]).astype(np.int64)
 
 
@@ -193,6 +207,16 @@ def cross_tile_pairs(results: list[dict], offsets: list[int]) -> np.ndarray:
     real = np.minimum(lpos_hi[cand], hpos_hi[rows]) - np.maximum(lpos_lo[cand], hpos_lo[rows]) > _TOL
     n = int(max(lf.max(), hf.max())) + 1
     return _unique_pairs(lf[cand[real]], hf[rows[real]], n)
+
+
+def polygons(coords: np.ndarray, ring_len: np.ndarray, face_rings: np.ndarray) -> np.ndarray:
+    """Faces from their ragged coordinates (see :class:`Partition`)."""
+    if len(face_rings) == 0:
+        return np.zeros(0, dtype=object)
+    ring_off = np.concatenate([[0], np.cumsum(ring_len)])
+    face_off = np.concatenate([[0], np.cumsum(face_rings)])
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, np.ascontiguousarray(coords),
+                                     (ring_off, face_off))
 
 
 def make_jobs(geoms: np.ndarray, extent, ob_geoms: np.ndarray, ob_tree) -> list[dict]:
@@ -253,13 +277,13 @@ def assemble(results: list[dict]) -> Partition:
     sizes = [len(r["area_m2"]) for r in results]
     offsets = list(np.cumsum([0] + sizes[:-1]))
     cat = {k: np.concatenate([r[k] for r in results]) for k in
-           ("wkb", "area_m2", "cx", "cy", "in_ext", "n_sec", "s_loc", "ob")}
+           ("coords", "ring_len", "face_rings", "area_m2", "cx", "cy", "in_ext", "n_sec", "s_loc", "ob")}
     p_i = np.concatenate([r["p_i"] + off for r, off in zip(results, offsets)])
     adj = [r["adj"] + off for r, off in zip(results, offsets)]
     if len(results) > 1:
         adj.append(cross_tile_pairs(results, offsets))
     adj = np.concatenate(adj) if adj else np.zeros((0, 2), dtype=np.int64)
-    return Partition(wkb=cat["wkb"], area_m2=cat["area_m2"], cx=cat["cx"], cy=cat["cy"],
+    return Partition(coords=cat["coords"], ring_len=cat["ring_len"], face_rings=cat["face_rings"], area_m2=cat["area_m2"], cx=cat["cx"], cy=cat["cy"],
                      in_ext=cat["in_ext"].astype(bool), n_sec=cat["n_sec"].astype(np.int64), p_i=p_i,
                      s_loc=cat["s_loc"], ob=cat["ob"], adj=adj.reshape(-1, 2),
                      tiles=results[0].get("tiles", 1) if results else 1)

@@ -35,6 +35,7 @@ import shapely
 from .domains import Extents
 from .errors import AnalysisError
 from .geodata import LAEA_UKRAINE
+from ._partition import unique_ints
 from .schema import LAYERS
 
 DENSIFY_DEG = 0.05
@@ -226,13 +227,15 @@ class Analysis:
                 pass
         return shapely.union_all(g)
 
-    _INTERNAL = ("geometry", "wkb", "members", "conts", "cx", "cy", "tiled")
+    _INTERNAL = ("geometry", "coords", "ring_len", "face_rings", "members", "conts", "cx", "cy", "tiled")
 
     def _geometry(self) -> np.ndarray:
-        """Every face's polygon in the working CRS (decoded from WKB on first use)."""
+        """Every face's polygon in the working CRS (built from its coordinates on first use)."""
+        from ._partition import polygons
+
         f = self._faces
         if "geometry" not in f:
-            f["geometry"] = shapely.from_wkb(f["wkb"])
+            f["geometry"] = polygons(f["coords"], f["ring_len"], f["face_rings"])
         return f["geometry"]
 
     @cached_property
@@ -436,7 +439,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
             overlap |= np.bincount(p_i[inb], minlength=nf) >= 2
             asg = inb & (lead >= 0)
             a_cnt = np.bincount(p_i[asg], minlength=nf)
-            d_cnt = np.bincount(np.unique(p_i[asg] * C + lead[asg]) // C, minlength=nf)
+            d_cnt = np.bincount(unique_ints(p_i[asg] * C + lead[asg]) // C, minlength=nf)
             conflict |= d_cnt >= 2
             self_ov |= a_cnt > d_cnt
             band_cov[:, b] = a_cnt > 0
@@ -445,7 +448,9 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
         F["layer_i"].append(np.full(nf, LAYERS.index(layer), dtype=np.int64))
         F["cx"].append(part.cx)
         F["cy"].append(part.cy)
-        F["wkb"].append(part.wkb)
+        F["coords"].append(part.coords)
+        F["ring_len"].append(part.ring_len)
+        F["face_rings"].append(part.face_rings)
         adj_all.append(part.adj + offset)
         F["area_km2"].append(areas)
         F["in_extent"].append(in_ext)
@@ -497,7 +502,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     in_ext = faces["in_extent"]
     # contingents present on each face (of its assigned sectors): unique (face, code) pairs
     pf, cv = _expand(c_ptr, c_val, s_all)
-    fc = np.unique(p_all[pf] * C + cv)
+    fc = unique_ints(p_all[pf] * C + cv)
     fc_face, fc_code = fc // C, fc % C
     depth = np.bincount(fc_face, minlength=nf)
     faces["depth"] = depth
@@ -612,8 +617,12 @@ def _member_keys(ps: np.ndarray, ss: np.ndarray, nf: int, n_sectors: int) -> tup
     with np.errstate(over="ignore"):
         h1 = np.add.reduceat(w[0][ss], ptr[has])
         h2 = np.add.reduceat(w[1][ss], ptr[has])
-    _, inv = np.unique(np.column_stack([h1, h2]), axis=0, return_inverse=True)
-    keys[has] = inv.ravel() + 1
+    # name each distinct (h1, h2) by its rank: sort by both, number the changes
+    order = np.lexsort((h2, h1))
+    change = np.concatenate([[True], (h1[order][1:] != h1[order][:-1]) | (h2[order][1:] != h2[order][:-1])])
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.cumsum(change)
+    keys[has] = rank
     return keys, ptr, ss
 
 
