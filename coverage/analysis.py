@@ -340,11 +340,32 @@ def _components(sel: np.ndarray, keys: np.ndarray, adj: np.ndarray, nf: int) -> 
     ok = (a >= 0) & (b >= 0)
     a, b = a[ok], b[ok]
     ok = keys[a] == keys[b]
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+    return _connected(n, a[ok], b[ok])
 
-    m = coo_matrix((np.ones(int(ok.sum()), dtype=np.int8), (a[ok], b[ok])), shape=(n, n))
-    return connected_components(m, directed=False)[1]
+
+def _connected(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Component labels (0..k-1, in order of each component's smallest node) for edges ``a``-``b``.
+
+    Vectorised hook-and-compress: every node points at a smaller-or-equal node; each round hooks
+    the roots of both ends of every edge to the smaller one, then compresses paths by pointer jumping.
+    """
+    parent = np.arange(n)
+    while len(a):
+        ra, rb = parent[a], parent[b]
+        low = np.minimum(ra, rb)
+        hooked = parent.copy()
+        np.minimum.at(hooked, ra, low)
+        np.minimum.at(hooked, rb, low)
+        while True:
+            jumped = hooked[hooked]
+            if np.array_equal(jumped, hooked):
+                break
+            hooked = jumped
+        if np.array_equal(hooked, parent):
+            break
+        parent = hooked
+    roots = parent == np.arange(n)
+    return (np.cumsum(roots) - 1)[parent]
 
 
 def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFrame | None = None, *,
