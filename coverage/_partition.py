@@ -115,28 +115,33 @@ def _adjacency(xy: np.ndarray, ring_of: np.ndarray, ring_face: np.ndarray, n_fac
     sides = {}
     if n_faces == 0:
         return empty, sides
-    same = ring_of[:-1] == ring_of[1:]
-    a, b = xy[:-1][same], xy[1:][same]
-    face = ring_face[ring_of[:-1][same]]
+    seg = np.flatnonzero(ring_of[:-1] == ring_of[1:])  # segment k runs from vertex k to k + 1
+    face = ring_face[ring_of[seg]]
     if box is not None:
         x0, y0, x1, y1 = box
+        x, y = xy[:, 0], xy[:, 1]
+        near = ((np.abs(x - x0) <= _TOL) | (np.abs(x - x1) <= _TOL) | (np.abs(y - y0) <= _TOL)
+                | (np.abs(y - y1) <= _TOL))
+        cand = np.flatnonzero(near[seg] & near[seg + 1])
+        k = seg[cand]
         for name, axis, at in (("left", 0, x0), ("right", 0, x1), ("bottom", 1, y0), ("top", 1, y1)):
-            on = (np.abs(a[:, axis] - at) <= _TOL) & (np.abs(b[:, axis] - at) <= _TOL)
+            on = (np.abs(xy[k, axis] - at) <= _TOL) & (np.abs(xy[k + 1, axis] - at) <= _TOL)
             other = 1 - axis
-            lo = np.minimum(a[on, other], b[on, other])
-            hi = np.maximum(a[on, other], b[on, other])
+            lo = np.minimum(xy[k[on], other], xy[k[on] + 1, other])
+            hi = np.maximum(xy[k[on], other], xy[k[on] + 1, other])
             # stretches shorter than the tolerance (a sliver's tip) join nothing and would break
             # the ordering cross_tile_pairs relies on
             long = hi - lo > _TOL
-            sides[name] = (lo[long], hi[long], face[on][long])
+            sides[name] = (lo[long], hi[long], face[cand[on]][long])
     # a segment's key is the sum of its endpoints' hashes: the same both ways round
-    key = _mix(_point_hash(a) + _point_hash(b))
-    order = np.argsort(key, kind="stable")
-    key, face, a, b = key[order], face[order], a[order], b[order]
-    i = np.flatnonzero(key[1:] == key[:-1])
-    j = i + 1
-    same = ((a[i] == b[j]).all(axis=1) & (b[i] == a[j]).all(axis=1)) | (
-        (a[i] == a[j]).all(axis=1) & (b[i] == b[j]).all(axis=1))  # rule out hash collisions
+    hv = _point_hash(xy)
+    key = _mix(hv[seg] + hv[seg + 1])
+    order = np.argsort(key)
+    dup = np.flatnonzero(key[order[1:]] == key[order[:-1]])
+    i, j = order[dup], order[dup + 1]  # segment numbers with equal keys
+    ai, bi, aj, bj = xy[seg[i]], xy[seg[i] + 1], xy[seg[j]], xy[seg[j] + 1]
+    same = ((ai == bj).all(axis=1) & (bi == aj).all(axis=1)) | (
+        (ai == aj).all(axis=1) & (bi == bj).all(axis=1))  # rule out hash collisions
     fa, fb = face[i[same]], face[j[same]]
     keep = fa != fb
     return _unique_pairs(fa[keep], fb[keep], n_faces), sides
