@@ -302,8 +302,9 @@ def _arrangements(todo: dict, ob_geoms, ob_tree, progress=None) -> dict:
         return out
     vertices = sum(int(shapely.get_num_coordinates(np.asarray(g, dtype=object)).sum()) for _, g, _ in missing.values())
     runner = _partition.Runner(_partition.workers() > 1 and vertices >= _partition.POOL_MIN_VERTICES, progress)
-    # the biggest layer first, so the workers start on it while the others are cut
-    for layer in sorted(missing, key=lambda k: -len(missing[k][1])):
+    # the smallest layer first, so the workers have tiles at once; they always take the biggest
+    # waiting tile, so the big layer's tiles still go first once they are cut
+    for layer in sorted(missing, key=lambda k: len(missing[k][1])):
         key, geoms_wgs84, extent = missing[layer]
         geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
         spans[layer] = (key, runner.add(_partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object),
@@ -677,7 +678,7 @@ def _piece_rows(sel: np.ndarray, faces: dict, adj: np.ndarray, members_by_key, i
     rank = np.full(ncomp, -1, dtype=np.int64)
     rank[pieces] = np.arange(len(pieces))
     cx, cy = cx[pieces] / piece_area[pieces], cy[pieces] / piece_area[pieces]
-    cent_xy = shapely.get_coordinates(to_wgs84(shapely.points(cx, cy)))
+    cent_xy = np.column_stack(_transformers()[1].transform(cx, cy))
     # the area each oblast holds of each piece, as a (piece, oblast) table
     n_ob = len(ob_codes)
     ob_i = faces["oblast_i"][sel_k]

@@ -8,8 +8,15 @@ import geopandas as gpd
 CODES = ["FRA", "GBR", "DEU", "POL", "ITA", "NLD", "BEL", "DNK", "SWE", "NOR", "FIN", "EST", "LVA", "LTU", "ROU"]
 
 
-def make_plan(n: int, seed: int = 42, vertices: int = 150) -> gpd.GeoDataFrame:
-    """``n`` sectors, ~``vertices`` vertices each, 20 % grown (overlaps), 20 % shrunk (gaps), 5 % unassigned."""
+def make_plan(n: int, seed: int = 42, vertices: int = 150, clean: bool = False) -> gpd.GeoDataFrame:
+    """``n`` sectors, ~``vertices`` vertices each, 20 % grown (overlaps), 20 % shrunk (gaps), 5 % unassigned.
+
+    Neighbouring cells share a border. By default each sector is densified on its own (its own
+    vertex spacing), so a shared border is digitised twice with different vertices: nearly collinear
+    edges that noding turns into thousands of slivers, as independently drawn files do. With
+    ``clean`` every sector uses one spacing, so shared borders have the same vertices (as a plan
+    drawn with snapping has); the gaps and overlaps are the same.
+    """
     from coverage.domains import national_extents
 
     rng = np.random.default_rng(seed)
@@ -35,7 +42,10 @@ def make_plan(n: int, seed: int = 42, vertices: int = 150) -> gpd.GeoDataFrame:
     geoms = shapely.intersection(geoms, shapely.buffer(air, 0.05))
     # densify to about `vertices` vertices per sector
     perim = shapely.length(geoms)
-    geoms = np.array([shapely.segmentize(g, max(p / vertices, 1e-4)) for g, p in zip(geoms, perim)], dtype=object)
+    if clean:
+        geoms = shapely.segmentize(geoms, float(np.median(perim)) / vertices)
+    else:
+        geoms = np.array([shapely.segmentize(g, max(p / vertices, 1e-4)) for g, p in zip(geoms, perim)], dtype=object)
     layer = rng.choice(["land", "air", "sea", "monitoring"], size=n, p=[0.5, 0.3, 0.1, 0.1])
     domain = np.where(layer == "monitoring", "land", layer)
     kinds = np.where(layer == "monitoring", "monitoring", "zone")

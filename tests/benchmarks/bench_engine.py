@@ -4,9 +4,12 @@
     python tests/benchmarks/bench_engine.py --sizes 100 1000 --baseline-max 100
 
 Plans are Voronoi-like sectors over Ukraine's air extent (fixed seed, ~150 vertices each, 20 % grown into
-their neighbours, 20 % shrunk, 5 % unassigned; 50 % land, 30 % air, 10 % sea, 10 % monitoring). For each
-size it prints the engine's seconds and peak RSS, the baseline's seconds (a geopandas.overlay(how='union')
-loop per layer), checks that both agree on gap and overlap km² (non-air layers, within 0.1 %), and times
+their neighbours, 20 % shrunk, 5 % unassigned; 50 % land, 30 % air, 10 % sea, 10 % monitoring), in two
+kinds: "slivers" (each sector densified on its own, so shared borders are nearly-collinear double lines)
+and "clean" (shared borders share vertices). For each size it prints the engine's seconds (median of
+--repeat runs, partition memo cleared each time), the in-process shapely.union_all of the sectors for
+scale, faces, grid cells, peak RSS of this process and of the engine's workers, the baseline's seconds
+(a geopandas.overlay(how='union') loop per layer), checks that both agree on gap and overlap km² (non-air layers, within 0.1 %), and times
 the whole `ua-coverage analyze FILE --json` process against a process that only reads the same file and
 computes shapely.union_all of its sectors and the gap against the extent.
 """
@@ -92,14 +95,16 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--baseline-max", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3, help="engine runs per size (median reported)")
+    ap.add_argument("--plans", nargs="+", default=["slivers", "clean"], choices=["slivers", "clean"],
+                    help="slivers: shared borders digitised twice (default plan); clean: shared vertices")
     args = ap.parse_args()
     extents = national_extents()
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
-    print(f"{'sectors':>8} {'engine s':>9} {'union s':>8} {'faces':>8} {'tiles':>6} {'peak MB':>8} {'workers MB':>10} "
+    print(f"{'plan':>8} {'sectors':>8} {'engine s':>9} {'union s':>8} {'faces':>8} {'tiles':>6} {'peak MB':>8} {'workers MB':>10} "
           f"{'baseline s':>11} {'speed-up':>9} {'CLI s':>7} {'read+union s':>13} {'CLI ratio':>10}")
-    for n in args.sizes:
-        plan = make_plan(n)
-        path = tmp / f"plan{n}.gpkg"
+    for kind, n in [(k, n) for k in args.plans for n in args.sizes]:
+        plan = make_plan(n, clean=kind == "clean")
+        path = tmp / f"plan{n}{kind}.gpkg"
         plan.to_file(path)
         sectors = load_sectors(path).sectors
         times = []
@@ -133,7 +138,7 @@ def main() -> None:
             "u = shapely.union_all(df.geometry.values);"
             "g = national_extents().layers['air'].difference(u)")
         floor = float(np.median([time_process([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]))
-        print(f"{n:>8} {eng:>9.2f} {union:>8.2f} {nfaces:>8} {tiles:>6} {peak_mb():>8.0f} {workers_peak_mb():>10.0f} "
+        print(f"{kind:>8} {n:>8} {eng:>9.2f} {union:>8.2f} {nfaces:>8} {tiles:>6} {peak_mb():>8.0f} {workers_peak_mb():>10.0f} "
               f"{base_s:>11} {speed:>9} {cli:>7.2f} {floor:>13.2f} {cli / floor:>9.2f}x", flush=True)
 
 
