@@ -21,8 +21,11 @@ True
 """
 from __future__ import annotations
 
+import gc
 import math
+import threading
 from collections import defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -407,6 +410,33 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     """
     if min_area_km2 < 0:
         raise AnalysisError("min_area_km2 must be zero or more")
+    with _gc_paused():
+        return _analyze(sectors, extents, contingents, min_area_km2, progress)
+
+
+_GC_LOCK = threading.Lock()
+_GC_PAUSES = [0, False]  # active pauses, whether we turned the collector off
+
+
+@contextmanager
+def _gc_paused():
+    """Pause the cyclic garbage collector: the engine builds many objects but no cycles, and in a
+    long-lived process with a large heap each collection walks all of it (0.3-0.4 s at 10,000 sectors)."""
+    with _GC_LOCK:
+        if _GC_PAUSES[0] == 0:
+            _GC_PAUSES[1] = gc.isenabled()
+            gc.disable()
+        _GC_PAUSES[0] += 1
+    try:
+        yield
+    finally:
+        with _GC_LOCK:
+            _GC_PAUSES[0] -= 1
+            if _GC_PAUSES[0] == 0 and _GC_PAUSES[1]:
+                gc.enable()
+
+
+def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
     for layer in LAYERS:
         if layer not in extents.layers or extents.layers[layer].is_empty:
             raise AnalysisError(f"the {layer} extent is missing or empty; give it in the extents file")

@@ -285,3 +285,19 @@ def test_worker_processes_give_the_same_answer():
     assert seen and seen[-1][0] == seen[-1][1] > 4  # progress reached every tile
     _same_result(whole, tiled)
     assert len(tiled.gaps) > 5 and len(tiled.overlaps) > 20
+
+
+def test_engine_leaves_the_garbage_collector_as_it_was():
+    import gc
+
+    from coverage.analysis import analyze_sample
+
+    assert gc.isenabled()
+    analyze_sample()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        analyze_sample()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
