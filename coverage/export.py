@@ -10,13 +10,17 @@ the generation time. Static rendering happens in a worker process with a time li
 """
 from __future__ import annotations
 
+import atexit
 import csv
 import json
 import math
 import os
+import select
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -156,28 +160,103 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
                   map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - 84 / height]})
 
 
-def render(jobs: list[dict], timeout: float = 90) -> None:
-    """Render figure dicts to files in the worker process; raise :class:`ExportError` on failure or timeout."""
-    with tempfile.TemporaryDirectory(prefix="ua-render-") as tmp:
-        topo = Path(tmp) / "topojson"
-        topo.mkdir()
-        for name in ("world_110m.json", "world_50m.json"):
-            (topo / name).write_text(json.dumps(empty_topojson()))
-        req = {"jobs": jobs, "topojson": topo.as_uri() + "/"}
+class _Renderer:
+    """The render worker process (``python -m coverage._render``), kept warm between exports."""
+
+    def __init__(self, timeout: float) -> None:
+        self.log = tempfile.TemporaryFile()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
                                                             os.environ.get("PYTHONPATH", "")])}
+        self.proc = subprocess.Popen([sys.executable, "-m", "coverage._render", "--idle", str(RENDER_IDLE_S)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
+                                     start_new_session=True)
+        self.reply(timeout, "starting the renderer")
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def reply(self, timeout: float, what: str) -> dict:
+        from ._render import read_message
+
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        if not ready:
+            self.kill()
+            raise ExportError(f"{what} took longer than {timeout:g} s and was stopped; try a smaller size "
+                              "or fewer layers")
+        msg = read_message(self.proc.stdout)
+        if msg is None:
+            self.kill()
+            raise ExportError(f"rendering failed{self.hint()}: {self.tail()}")
+        return msg
+
+    def tail(self) -> str:
+        self.log.seek(0)
+        lines = self.log.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+        return " | ".join(lines)[:400] or "the renderer exited"
+
+    def hint(self) -> str:
+        t = self.tail()
+        if "Chrom" in t or "browser" in t.lower():
+            return " (is Debian's chromium installed at /usr/bin/chromium, or BROWSER_PATH set?)"
+        return ""
+
+    def kill(self) -> None:
         try:
-            proc = subprocess.run([sys.executable, "-m", "coverage._render"], input=json.dumps(req).encode(),
-                                  capture_output=True, timeout=timeout, env=env, start_new_session=True)
-        except subprocess.TimeoutExpired as exc:
-            raise ExportError(f"rendering took longer than {timeout:g} s and was stopped; try a smaller size "
-                              "or fewer layers") from exc
-        if proc.returncode != 0:
-            tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
-            hint = ""
-            if "Chrom" in " ".join(tail) or "browser" in " ".join(tail).lower():
-                hint = " (is Debian's chromium installed at /usr/bin/chromium, or BROWSER_PATH set?)"
-            raise ExportError(f"rendering failed{hint}: {' | '.join(tail)[:400]}")
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - best effort at exit
+            self.kill()
+
+
+#: seconds a warm renderer waits for the next export before it exits (and frees its browser)
+RENDER_IDLE_S = 600
+_RENDERER: _Renderer | None = None
+_RENDER_LOCK = threading.Lock()
+atexit.register(lambda: _close_renderer())
+
+
+def _close_renderer() -> None:
+    global _RENDERER
+    if _RENDERER is not None:
+        _RENDERER.close()
+        _RENDERER = None
+
+
+def render(jobs: list[dict], timeout: float = 90) -> None:
+    """Render figure dicts to files in the render worker; raise :class:`ExportError` on failure or timeout.
+
+    The worker (and its browser) stays up between exports, so only the first export of a session pays
+    for starting Chromium; a worker that timed out, crashed or went idle is replaced on the next call.
+    """
+    from ._render import write_message
+
+    global _RENDERER
+    with _RENDER_LOCK:
+        for attempt in (1, 2):
+            if _RENDERER is None or not _RENDERER.alive():
+                _RENDERER = _Renderer(timeout)
+            try:
+                write_message(_RENDERER.proc.stdin, {"jobs": jobs})
+            except (BrokenPipeError, OSError):
+                _RENDERER.kill()  # it went idle or died in between: start another once
+                if attempt == 2:
+                    raise ExportError(f"rendering failed: {_RENDERER.tail()}") from None
+                continue
+            try:
+                reply = _RENDERER.reply(timeout, "rendering")
+            except ExportError:
+                _RENDERER = None
+                raise
+            if not reply.get("ok"):
+                raise ExportError(f"rendering failed{_RENDERER.hint()}: {reply.get('error', '')[:400]}")
+            return
 
 
 def export_snapshot(snap: Snapshot, fmt: str, out: str | Path, *, size: str = "slide", timeout: float = 90) -> Path:

@@ -145,6 +145,20 @@ def test_export_time_limit_is_a_clear_error(snap, out):
                  "width": 100, "height": 100}], timeout=0.01)
 
 
+def test_renderer_stays_warm_and_a_dead_one_is_replaced(snap, out):
+    from coverage import export
+
+    export_snapshot(snap, "png", out / "first.png")
+    pid = export._RENDERER.proc.pid
+    export_snapshot(snap, "png", out / "second.png")
+    assert export._RENDERER.proc.pid == pid  # the same browser served both (timings: bench_export.py)
+    assert Image.open(out / "second.png").size == Image.open(out / "first.png").size
+    export._RENDERER.kill()  # e.g. the OOM killer, or it went idle
+    export_snapshot(snap, "svg", out / "third.svg")
+    assert export._RENDERER.proc.pid != pid
+    assert (out / "third.svg").read_text(encoding="utf-8").lstrip().startswith("<")
+
+
 def test_export_cli(tmp_path):
     run = lambda *a: subprocess.run([sys.executable, "-m", "coverage", "export", "--data-dir", str(tmp_path / "d"),
                                      *a], capture_output=True, text=True, timeout=300)

@@ -7,7 +7,7 @@ Plans are Voronoi-like sectors over Ukraine's air extent (fixed seed, ~150 verti
 their neighbours, 20 % shrunk, 5 % unassigned; 50 % land, 30 % air, 10 % sea, 10 % monitoring), in two
 kinds: "slivers" (each sector densified on its own, so shared borders are nearly-collinear double lines)
 and "clean" (shared borders share vertices). For each size it prints the engine's seconds (median of
---repeat runs, partition memo cleared each time), the in-process shapely.union_all of the sectors for
+--repeat runs in a fresh process once the plan is read, partition memo cleared each time), the in-process shapely.union_all of the sectors for
 scale, faces, grid cells, peak RSS of this process and of the engine's workers, the baseline's seconds
 (a geopandas.overlay(how='union') loop per layer), checks that both agree on gap and overlap km² (non-air layers, within 0.1 %), and times
 the whole `ua-coverage analyze FILE --json` process against a process that only reads the same file and
@@ -21,6 +21,7 @@ from pathlib import Path as _Path
 _sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
 
 import argparse
+import json
 import resource
 import subprocess
 import sys
@@ -90,14 +91,38 @@ def time_process(args: list[str]) -> float:
     return time.perf_counter() - t
 
 
+def engine_only(path: str, repeat: int) -> None:
+    """Time the engine in this (fresh) process on a read plan: the median of ``repeat`` runs."""
+    from coverage import _partition
+
+    sectors = load_sectors(path).sectors
+    extents = national_extents()
+    _partition.warm_up()
+    times = []
+    for _ in range(repeat):
+        _ARRANGEMENTS.clear()  # every run computes the partition (no memo)
+        t = time.perf_counter()
+        result = analyze(sectors, extents, None)
+        times.append(time.perf_counter() - t)
+    tiles = sum(p.tiles ** 2 for p in list(_ARRANGEMENTS.values())[-4:])
+    t = time.perf_counter()
+    shapely.union_all(sectors.geometry.values)  # the floor every exact method pays, same process
+    union = time.perf_counter() - t
+    print(json.dumps({"engine_s": float(np.median(times)), "union_s": union, "faces": len(result._faces["area_km2"]),
+                      "tiles": tiles, "peak_mb": peak_mb(), "workers_mb": workers_peak_mb()}))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--engine-only", metavar="PATH", help=argparse.SUPPRESS)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     ap.add_argument("--baseline-max", type=int, default=1000)
     ap.add_argument("--repeat", type=int, default=3, help="engine runs per size (median reported)")
     ap.add_argument("--plans", nargs="+", default=["slivers", "clean"], choices=["slivers", "clean"],
                     help="slivers: shared borders digitised twice (default plan); clean: shared vertices")
     args = ap.parse_args()
+    if args.engine_only:
+        return engine_only(args.engine_only, args.repeat)
     extents = national_extents()
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     print(f"{'plan':>8} {'sectors':>8} {'engine s':>9} {'union s':>8} {'faces':>8} {'tiles':>6} {'peak MB':>8} {'workers MB':>10} "
@@ -107,20 +132,12 @@ def main() -> None:
         path = tmp / f"plan{n}{kind}.gpkg"
         plan.to_file(path)
         sectors = load_sectors(path).sectors
-        times = []
-        for _ in range(args.repeat):
-            _ARRANGEMENTS.clear()  # every run computes the partition (no memo)
-            t = time.perf_counter()
-            result = analyze(sectors, extents, None)
-            times.append(time.perf_counter() - t)
-        eng = float(np.median(times))
-        nfaces = len(result._faces["area_km2"])
-        tiles = sum(p.tiles ** 2 for p in list(_ARRANGEMENTS.values())[-4:])
-        t = time.perf_counter()
-        shapely.union_all(sectors.geometry.values)  # the floor every exact method pays, same process
-        union = time.perf_counter() - t
+        m = json.loads(subprocess.run([sys.executable, __file__, "--engine-only", str(path), "--repeat",
+                                       str(args.repeat)], check=True, capture_output=True, text=True).stdout)
+        eng, union, nfaces, tiles = m["engine_s"], m["union_s"], m["faces"], m["tiles"]
         base_s = speed = "-"
         if n <= args.baseline_max:
+            result = analyze(sectors, extents, None)
             t = time.perf_counter()
             ref = baseline(sectors, extents)
             base = time.perf_counter() - t
@@ -138,7 +155,8 @@ def main() -> None:
             "u = shapely.union_all(df.geometry.values);"
             "g = national_extents().layers['air'].difference(u)")
         floor = float(np.median([time_process([sys.executable, "-c", floor_code]) for _ in range(args.repeat)]))
-        print(f"{kind:>8} {n:>8} {eng:>9.2f} {union:>8.2f} {nfaces:>8} {tiles:>6} {peak_mb():>8.0f} {workers_peak_mb():>10.0f} "
+        print(f"{kind:>8} {n:>8} {eng:>9.2f} {union:>8.2f} {nfaces:>8} {tiles:>6} {m['peak_mb']:>8.0f} "
+              f"{m['workers_mb']:>10.0f} "
               f"{base_s:>11} {speed:>9} {cli:>7.2f} {floor:>13.2f} {cli / floor:>9.2f}x", flush=True)
 
 
