@@ -211,9 +211,26 @@ class Analysis:
     def faces(self) -> gpd.GeoDataFrame:
         f = self._faces
         cols = {k: v for k, v in f.items() if k not in self._INTERNAL}
-        cols["sectors"] = f["members"]()
-        cols["contingents"] = f["conts"]()
-        return gpd.GeoDataFrame(cols, geometry=to_wgs84(self._geometry()), crs=4326)
+        cols["sectors"] = np.asarray(f["members"](), dtype=object)
+        cols["contingents"] = np.asarray(f["conts"](), dtype=object)
+        geoms = self._geometry()
+        if f.get("tiled") and len(geoms):
+            # a face cut by a tile line is one face again: join neighbours with identical attributes
+            n = len(geoms)
+            nob = int(f["oblast_i"].max()) + 2
+            key = ((f["layer_i"] * (n + 1) + f["member_key"]) * nob + (f["oblast_i"] + 1)) * 2 + f["in_extent"]
+            a, b = f["adj"][:, 0], f["adj"][:, 1]
+            ok = key[a] == key[b]
+            comp = _connected(n, a[ok], b[ok])
+            order = np.argsort(comp, kind="stable")
+            starts = np.searchsorted(comp[order], np.arange(comp.max() + 2))
+            first = order[starts[:-1]]
+            merged = [geoms[i] if starts[c + 1] - starts[c] == 1 else shapely.union_all(geoms[order[starts[c]:starts[c + 1]]])
+                      for c, i in enumerate(first)]
+            cols = {k: v[first] for k, v in cols.items()}
+            cols["area_km2"] = np.bincount(comp, weights=f["area_km2"])
+            geoms = np.asarray(merged, dtype=object)
+        return gpd.GeoDataFrame(cols, geometry=to_wgs84(geoms), crs=4326)
 
     def _merge(self, g: np.ndarray):
         """One geometry from adjacent faces: a coverage union when they come from one noding.
@@ -230,7 +247,8 @@ class Analysis:
                 pass
         return shapely.union_all(g)
 
-    _INTERNAL = ("geometry", "coords", "ring_len", "face_rings", "members", "conts", "cx", "cy", "tiled")
+    _INTERNAL = ("geometry", "coords", "ring_len", "face_rings", "members", "conts", "cx", "cy", "tiled", "adj",
+                 "member_key", "oblast_i", "layer_i")
 
     def _geometry(self) -> np.ndarray:
         """Every face's polygon in the working CRS (built from its coordinates on first use)."""
@@ -618,7 +636,9 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
                                  "area_km2": float(s_in[i]), "outside_km2": float(s_out[i])} for i in range(n)}
 
     # pieces: gaps keyed by the unassigned sectors they lie in, overlaps by their sector set
-    ctx = (faces, adj, _member_keys(ps, ss, nf, n), ids, min_area_km2, ob_codes, ob_tree)
+    member_keys = _member_keys(ps, ss, nf, n)
+    faces["member_key"], faces["adj"] = member_keys[0], adj
+    ctx = (faces, adj, member_keys, ids, min_area_km2, ob_codes, ob_tree)
     gaps, gap_members, gap_filtered = _piece_rows(np.flatnonzero(faces["gap"]), *ctx)
     overlaps, ov_members, ov_filtered = _piece_rows(np.flatnonzero(faces["overlap"]), *ctx)
     for g in gaps:
@@ -638,8 +658,6 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
                                                             ob_tree)
             for g in band["gaps"]:
                 g.pop("sectors", None)
-    faces.pop("oblast_i")
-    faces.pop("layer_i")
     return Analysis(
         domains=domains, contingents=cont_sum,
         unassigned_sectors=[str(ids[i]) for i in range(n) if not conts[i]],

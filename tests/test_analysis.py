@@ -301,3 +301,34 @@ def test_engine_leaves_the_garbage_collector_as_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_partition_layer_has_no_tile_cuts():
+    """The sample is tiled (the units' boundaries make its layers big); its written partition is not."""
+    from coverage import _partition
+    from coverage.analysis import analyze_sample
+
+    tiled = analyze_sample()
+    assert tiled._faces["tiled"]
+    saved = _partition.VERTICES_PER_TILE
+    _partition.VERTICES_PER_TILE = 10**9
+    try:
+        from coverage import analysis
+
+        analysis._ARRANGEMENTS.clear()
+        whole = analyze_sample()
+    finally:
+        _partition.VERTICES_PER_TILE = saved
+        analysis._ARRANGEMENTS.clear()
+    assert not whole._faces["tiled"]
+    assert len(tiled._faces["area_km2"]) > len(whole._faces["area_km2"])  # the tiles did cut faces
+    a, b = whole.faces, tiled.faces
+    # the same faces, except that a sliver under a millimetre wide where it crosses a tile line stays cut
+    big_a, big_b = a[a["area_km2"] >= 1e-3], b[b["area_km2"] >= 1e-3]
+    assert len(big_b) == len(big_a)
+    assert len(b) - len(a) <= 0.01 * len(a)
+    key = ["layer", "sectors", "oblast", "in_extent"]
+    a_sum = a.groupby(key)["area_km2"].sum().sort_index()
+    b_sum = b.groupby(key)["area_km2"].sum().sort_index()
+    assert list(a_sum.index) == list(b_sum.index)
+    assert np.allclose(a_sum.values, b_sum.values, rtol=1e-9)

@@ -60,7 +60,9 @@ def test_upload_preview_and_commit_in_four_formats(dash_duo, app_and_store, tmp_
         sub.mkdir()
         path = write_format(fmt, revised(code), sub)
         dash_duo.find_element("#upload input[type=file]").send_keys(path)
-        wait_for(lambda: "ACCEPTED" in dash_duo.find_element("#preview-summary").text, what=f"{fmt} accepted")
+        wait_for(lambda: "ACCEPTED" in dash_duo.find_element("#preview-summary").text
+                 and "re-assigned L-07" in dash_duo.find_element("#change-list").text
+                 and "land" in dash_duo.find_element("#effect-table").text, what=f"{fmt} accepted")
         changes = dash_duo.find_element("#change-list").text
         assert f"re-assigned L-07: {prev} → {code}" in changes, changes
         assert "land" in dash_duo.find_element("#effect-table").text
@@ -84,7 +86,9 @@ def test_bad_upload_is_refused_and_changes_nothing(dash_duo, app_and_store, tmp_
     bad = revised("XYZ")
     path = write_format("geojson", bad, tmp_path)
     dash_duo.find_element("#upload input[type=file]").send_keys(path)
-    wait_for(lambda: "REJECTED" in dash_duo.find_element("#upload-report").text, what="rejection")
+    # the problems table renders a moment after the heading: wait for both
+    wait_for(lambda: "REJECTED" in dash_duo.find_element("#upload-report").text
+             and "contingent-unknown" in dash_duo.find_element("#upload-report").text, what="rejection")
     report = dash_duo.find_element("#upload-report").text
     assert "revision 1 is still current" in report
     assert "contingent-unknown" in report and "'XYZ' is not in the contingents registry" in report
