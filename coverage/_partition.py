@@ -311,24 +311,38 @@ def workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
+class TileError(Exception):
+    """A tile failed in a worker (the caller redoes it in-process, where the real error surfaces)."""
+
+
 class _Worker:
     def __init__(self) -> None:
         import subprocess
         import sys
 
+        # buffered pipes: a buffered write loops until the whole frame is out (a raw one may stop short)
         self.proc = subprocess.Popen([sys.executable, "-m", "coverage._partition"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, bufsize=0)
+                                     stdout=subprocess.PIPE)
         self.lock = threading.Lock()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
 
     def call(self, job: dict) -> dict:
+        """The worker's result for ``job``; raises :class:`TileError` if the tile failed there, and
+        ``EOFError``/``OSError`` if the worker is gone or its reply was not a whole frame (it is then
+        killed, so it is never reused with a stream out of step)."""
         with self.lock:
-            _send(self.proc.stdin, job)
-            out = _recv(self.proc.stdout)
-        if isinstance(out, BaseException):
-            raise out
+            try:
+                _send(self.proc.stdin, job)
+                status, out = _recv(self.proc.stdout)
+            except Exception as exc:
+                self.proc.kill()
+                if isinstance(exc, (EOFError, OSError)):
+                    raise
+                raise EOFError(f"the partition worker's reply was unreadable: {exc}") from exc
+        if status != "ok":
+            raise TileError(out)
         return out
 
     def close(self) -> None:
@@ -428,6 +442,20 @@ class Runner:
                 self.queue.put((-job["weight"], i))
         return start, start + len(jobs)
 
+    def abort(self) -> None:
+        """Stop the feeders without waiting for queued tiles (the caller failed while adding jobs)."""
+        import queue
+
+        while True:
+            try:
+                self.queue.get_nowait()
+            except queue.Empty:
+                break
+        for _ in self.threads:
+            self.queue.put((-math.inf, -1))  # stop signs ahead of anything else
+        for t in self.threads:
+            t.join()
+
     def finish(self) -> list[dict]:
         for _ in self.threads:
             self.queue.put((math.inf, -1))  # one stop sign per worker, after every job
@@ -452,27 +480,30 @@ class Runner:
                 return
             try:
                 self.out[i] = worker.call(self.jobs[i])
+            except TileError:
+                continue  # redone in-process by finish(), where the error surfaces
             except (EOFError, OSError):
-                return  # the worker is gone; finish() does what is left
-            except Exception:  # noqa: BLE001 - redone in-process, where the error surfaces
-                continue
+                return  # the worker is gone (and killed); finish() does what is left
             self._tick()
 
 
 def _serve() -> None:
     import sys
 
-    stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdin = sys.stdin.buffer
+    # frames go to the original stdout; anything else printing to fd 1 goes to stderr
+    stdout = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     while True:
         try:
             job = _recv(stdin)
         except EOFError:
             return
         try:
-            result = partition_tile(job)
-        except Exception as exc:  # noqa: BLE001 - handed back to the caller, which re-raises it
-            result = exc
-        _send(stdout, result)
+            reply = ("ok", partition_tile(job))
+        except Exception as exc:  # noqa: BLE001 - reported; the caller redoes the tile in-process
+            reply = ("err", f"{type(exc).__name__}: {exc}")
+        _send(stdout, reply)
 
 
 if __name__ == "__main__":

@@ -47,10 +47,7 @@ async def _serve(idle: float) -> None:
 
     from .figures import empty_topojson
 
-    stdin = sys.stdin.buffer
-    # replies go to the original stdout; anything else printing to fd 1 (the browser) goes to stderr
-    stdout = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+    stdin, stdout = sys.stdin.buffer, _REPLIES
     plotlyjs = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
     with tempfile.TemporaryDirectory(prefix="ua-render-") as tmp:
         topo = Path(tmp)
@@ -81,7 +78,15 @@ async def _serve(idle: float) -> None:
                 write_message(stdout, reply)
 
 
+_REPLIES = None
+
+
 def main() -> int:
+    global _REPLIES
+    # replies go to the original stdout; anything else printing to fd 1 (imports, the browser) goes
+    # to stderr — set up before anything else runs
+    _REPLIES = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     idle = float(sys.argv[sys.argv.index("--idle") + 1]) if "--idle" in sys.argv else 600.0
     os.environ.setdefault("BROWSER_PATH", "/usr/bin/chromium")
     asyncio.run(_serve(idle))

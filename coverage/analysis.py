@@ -325,11 +325,15 @@ def _arrangements(todo: dict, ob_geoms, ob_tree, progress=None) -> dict:
     runner = _partition.Runner(_partition.workers() > 1 and vertices >= _partition.POOL_MIN_VERTICES, progress)
     # the smallest layer first, so the workers have tiles at once; they always take the biggest
     # waiting tile, so the big layer's tiles still go first once they are cut
-    for layer in sorted(missing, key=lambda k: len(missing[k][1])):
-        key, geoms_wgs84, extent = missing[layer]
-        geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
-        spans[layer] = (key, runner.add(_partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object),
-                                                             ob_tree)))
+    try:
+        for layer in sorted(missing, key=lambda k: len(missing[k][1])):
+            key, geoms_wgs84, extent = missing[layer]
+            geoms = to_laea(geoms_wgs84) if len(geoms_wgs84) else np.array([], dtype=object)
+            spans[layer] = (key, runner.add(_partition.make_jobs(geoms, extent, np.asarray(ob_geoms, dtype=object),
+                                                                 ob_tree)))
+    except BaseException:
+        runner.abort()
+        raise
     results = runner.finish()
     for layer, (key, (a, b)) in spans.items():
         part = _partition.assemble(results[a:b])

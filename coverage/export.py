@@ -160,6 +160,13 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
                   map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - 84 / height]})
 
 
+class _WorkerGone(ExportError):
+    """The render worker exited (or garbled its reply) before answering."""
+
+
+_RENDERER_HINT = ["", ""]  # hint and stderr tail of the last renderer that went away
+
+
 class _Renderer:
     """The render worker process (``python -m coverage._render``), kept warm between exports."""
 
@@ -170,7 +177,10 @@ class _Renderer:
         self.proc = subprocess.Popen([sys.executable, "-m", "coverage._render", "--idle", str(RENDER_IDLE_S)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
                                      start_new_session=True)
-        self.reply(timeout, "starting the renderer")
+        try:
+            self.reply(timeout, "starting the renderer")
+        except _WorkerGone:
+            raise ExportError(f"rendering failed{_RENDERER_HINT[0]}: {_RENDERER_HINT[1]}") from None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -183,10 +193,14 @@ class _Renderer:
             self.kill()
             raise ExportError(f"{what} took longer than {timeout:g} s and was stopped; try a smaller size "
                               "or fewer layers")
-        msg = read_message(self.proc.stdout)
+        try:
+            msg = read_message(self.proc.stdout)
+        except ValueError:  # not a whole JSON frame
+            msg = None
         if msg is None:
             self.kill()
-            raise ExportError(f"rendering failed{self.hint()}: {self.tail()}")
+            _RENDERER_HINT[:] = [self.hint(), self.tail()]
+            raise _WorkerGone("the renderer exited")
         return msg
 
     def tail(self) -> str:
@@ -201,6 +215,13 @@ class _Renderer:
         return ""
 
     def kill(self) -> None:
+        # the browser runs in a session of its own (kaleido's launcher starts it so), so killing our
+        # process group is not enough: kill every descendant too
+        for pid in [*_descendants(self.proc.pid), self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -213,6 +234,27 @@ class _Renderer:
             self.proc.wait(timeout=10)
         except Exception:  # noqa: BLE001 - best effort at exit
             self.kill()
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; empty elsewhere)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out.append(c)
+            todo.append(c)
+    return out
 
 
 #: seconds a warm renderer waits for the next export before it exits (and frees its browser)
@@ -241,6 +283,8 @@ def render(jobs: list[dict], timeout: float = 90) -> None:
     with _RENDER_LOCK:
         for attempt in (1, 2):
             if _RENDERER is None or not _RENDERER.alive():
+                if _RENDERER is not None:
+                    _RENDERER.kill()
                 _RENDERER = _Renderer(timeout)
             try:
                 write_message(_RENDERER.proc.stdin, {"jobs": jobs})
@@ -251,6 +295,11 @@ def render(jobs: list[dict], timeout: float = 90) -> None:
                 continue
             try:
                 reply = _RENDERER.reply(timeout, "rendering")
+            except _WorkerGone:
+                if attempt == 2:  # it exited while taking the request (idle timeout): once more
+                    _RENDERER = None
+                    raise ExportError(f"rendering failed{_RENDERER_HINT[0]}: {_RENDERER_HINT[1]}") from None
+                continue
             except ExportError:
                 _RENDERER = None
                 raise

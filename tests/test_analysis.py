@@ -332,3 +332,23 @@ def test_partition_layer_has_no_tile_cuts():
     b_sum = b.groupby(key)["area_km2"].sum().sort_index()
     assert list(a_sum.index) == list(b_sum.index)
     assert np.allclose(a_sum.values, b_sum.values, rtol=1e-9)
+
+
+def test_a_tile_failing_in_a_worker_raises_in_the_caller_and_the_worker_survives():
+    from coverage import _partition
+
+    with _tiled(800, workers=2):
+        bad = {"sectors": np.array([b"not wkb"], dtype=object), "sector_idx": np.array([0]),
+               "extent": shapely.to_wkb(shapely.box(0, 0, 1, 1)), "oblasts": np.array([], dtype=object),
+               "oblast_idx": np.array([], dtype=np.int64), "box": None, "weight": 1}
+        runner = _partition.Runner(parallel=True)
+        runner.add([bad, bad])
+        with pytest.raises(shapely.errors.GEOSException):
+            runner.finish()
+        workers = _partition.pool()
+        assert all(w.alive() for w in workers)
+        good = dict(bad, sectors=shapely.to_wkb(np.array([shapely.box(0, 0, 0.5, 1)], dtype=object)))
+        runner = _partition.Runner(parallel=True)
+        runner.add([good, good])
+        out = runner.finish()
+        assert [round(float(r["area_m2"].sum()), 6) for r in out] == [1.0, 1.0]
