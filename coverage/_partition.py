@@ -356,28 +356,20 @@ class _Worker:
 def _send(stream, obj) -> None:
     import pickle
 
-    data = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(len(data).to_bytes(8, "little"))
-    stream.write(data)
-    stream.flush()
+    from ._frames import write_frame
+
+    write_frame(stream, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _recv(stream):
     import pickle
 
-    head = _read_exact(stream, 8)
-    return pickle.loads(_read_exact(stream, int.from_bytes(head, "little")))
+    from ._frames import read_frame
 
-
-def _read_exact(stream, n: int) -> bytes:
-    chunks, got = [], 0
-    while got < n:
-        chunk = stream.read(min(n - got, 1 << 24))
-        if not chunk:
-            raise EOFError("the partition worker exited")
-        chunks.append(chunk)
-        got += len(chunk)
-    return b"".join(chunks)
+    data = read_frame(stream)
+    if data is None:
+        raise EOFError("the partition worker exited")
+    return pickle.loads(data)
 
 
 def pool() -> list:
@@ -490,10 +482,9 @@ class Runner:
 def _serve() -> None:
     import sys
 
-    stdin = sys.stdin.buffer
-    # frames go to the original stdout; anything else printing to fd 1 goes to stderr
-    stdout = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+    from ._frames import protocol_stdout
+
+    stdin, stdout = sys.stdin.buffer, protocol_stdout()
     while True:
         try:
             job = _recv(stdin)

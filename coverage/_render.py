@@ -19,26 +19,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ._frames import protocol_stdout, read_frame, write_frame
+
 
 def read_message(stream) -> dict | None:
-    """One length-prefixed JSON message, or ``None`` at end of stream."""
-    head = stream.read(8)
-    if len(head) < 8:
-        return None
-    n = int.from_bytes(head, "little")
-    data = b""
-    while len(data) < n:
-        chunk = stream.read(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return json.loads(data)
+    """One JSON message, or ``None`` at end of stream."""
+    data = read_frame(stream)
+    return None if data is None else json.loads(data)
 
 
 def write_message(stream, msg: dict) -> None:
-    data = json.dumps(msg).encode()
-    stream.write(len(data).to_bytes(8, "little") + data)
-    stream.flush()
+    write_frame(stream, json.dumps(msg).encode())
 
 
 async def _serve(idle: float) -> None:
@@ -85,8 +76,7 @@ def main() -> int:
     global _REPLIES
     # replies go to the original stdout; anything else printing to fd 1 (imports, the browser) goes
     # to stderr — set up before anything else runs
-    _REPLIES = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+    _REPLIES = protocol_stdout()
     idle = float(sys.argv[sys.argv.index("--idle") + 1]) if "--idle" in sys.argv else 600.0
     os.environ.setdefault("BROWSER_PATH", "/usr/bin/chromium")
     asyncio.run(_serve(idle))

@@ -164,9 +164,6 @@ class _WorkerGone(ExportError):
     """The render worker exited (or garbled its reply) before answering."""
 
 
-_RENDERER_HINT = ["", ""]  # hint and stderr tail of the last renderer that went away
-
-
 class _Renderer:
     """The render worker process (``python -m coverage._render``), kept warm between exports."""
 
@@ -179,8 +176,8 @@ class _Renderer:
                                      start_new_session=True)
         try:
             self.reply(timeout, "starting the renderer")
-        except _WorkerGone:
-            raise ExportError(f"rendering failed{_RENDERER_HINT[0]}: {_RENDERER_HINT[1]}") from None
+        except _WorkerGone as exc:
+            raise ExportError(str(exc)) from None
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -195,12 +192,11 @@ class _Renderer:
                               "or fewer layers")
         try:
             msg = read_message(self.proc.stdout)
-        except ValueError:  # not a whole JSON frame
+        except (ValueError, EOFError):  # not a whole JSON frame
             msg = None
         if msg is None:
             self.kill()
-            _RENDERER_HINT[:] = [self.hint(), self.tail()]
-            raise _WorkerGone("the renderer exited")
+            raise _WorkerGone(f"rendering failed{self.hint()}: {self.tail()}")
         return msg
 
     def tail(self) -> str:
@@ -295,10 +291,10 @@ def render(jobs: list[dict], timeout: float = 90) -> None:
                 continue
             try:
                 reply = _RENDERER.reply(timeout, "rendering")
-            except _WorkerGone:
+            except _WorkerGone as exc:
                 if attempt == 2:  # it exited while taking the request (idle timeout): once more
                     _RENDERER = None
-                    raise ExportError(f"rendering failed{_RENDERER_HINT[0]}: {_RENDERER_HINT[1]}") from None
+                    raise ExportError(str(exc)) from None
                 continue
             except ExportError:
                 _RENDERER = None

@@ -281,8 +281,16 @@ def test_worker_processes_give_the_same_answer():
         pool[0].proc.kill()  # a dead worker is replaced, not fatal
         pool[0].proc.wait()
         seen = []
-        tiled = analyze(sectors, ext, None, progress=lambda done, total: seen.append((done, total)))
+        calls = []
+        real_call = _partition._Worker.call
+        _partition._Worker.call = lambda self, job: calls.append(self.proc.pid) or real_call(self, job)
+        try:
+            tiled = analyze(sectors, ext, None, progress=lambda done, total: seen.append((done, total)))
+        finally:
+            _partition._Worker.call = real_call
     assert seen and seen[-1][0] == seen[-1][1] > 4  # progress reached every tile
+    # the tiles really ran on the workers: two live processes, the killed one replaced
+    assert len(calls) == seen[-1][1] and len(set(calls)) == 2 and pool[0].proc.pid not in calls
     _same_result(whole, tiled)
     assert len(tiled.gaps) > 5 and len(tiled.overlaps) > 20
 
