@@ -12,7 +12,9 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import CoverageError, IngestError
+from dataclasses import replace
+
+from .errors import CoverageError, IngestError, UsageError
 
 DATA_DIR_HELP = ("the plan store's folder (default: $UA_COVERAGE_DATA_DIR, else "
                  "$XDG_DATA_HOME/ua-coverage, i.e. ~/.local/share/ua-coverage)")
@@ -36,58 +38,49 @@ def _table(headers: list[str], rows: list[list], align: str | None = None) -> st
 
 def _print_problems(problems, out=sys.stderr) -> None:
     for p in problems[:50]:
-        print(f"  - {p}", file=out)
+        print(f"  - {p.text('cli')}", file=out)
     if len(problems) > 50:
         print(f"  ... and {len(problems) - 50} more", file=out)
 
 
 def cmd_analyze(args) -> int:
-    from . import geodata
-    from .analysis import analyze
-    from .domains import national_extents, read_extents, sample_extents
-    from .ingest import load_sectors
-    from .schema import read_contingents
+    from . import workflow
 
     if args.revision is not None:
         if args.sector_file:
-            print("ua-coverage: give a SECTOR_FILE or --revision, not both", file=sys.stderr)
-            return 2
-        from .store import open_store
-
-        st = open_store(args.data_dir)
+            raise UsageError("give a SECTOR_FILE or --revision, not both")
+        st = workflow.open_store(args.data_dir)
         info = st.current() if args.revision == "current" else st.revision(_rev_id(args.revision))
         plan = st.load(info.id)
         sample = plan.notional
         sector_path = f"revision {info.id} ({info.message})"
         reg_path = f"revision {info.id}"
-        registry, sectors, extents = plan.contingents, plan.sectors, plan.full_extents()
         warnings = []
+        if args.extents:
+            from .ingest.extents import read_extents
+
+            plan = replace(plan, extents=plan.extents.replace(read_extents(args.extents)))
     else:
         sample = args.sector_file is None
-        sector_path = geodata.sample_sectors_path() if sample else Path(args.sector_file)
-        if not sample and _big(sector_path):
-            from . import _partition
+        if not sample and _big(Path(args.sector_file)):
+            from .engine import _partition
 
             _partition.warm_up()  # the engine's worker processes start while the file is read
-        reg_path = Path(args.contingents) if args.contingents else geodata.sample_contingents_path()
-        registry = read_contingents(reg_path)
-        res = load_sectors(sector_path, strict=False, repair=args.repair, layer=args.layer, encoding=args.encoding)
-        sectors, warnings = res.sectors, res.warnings
-        extents = national_extents().replace(sample_extents()) if sample else national_extents()
-    if args.extents:
-        extents = extents.replace(read_extents(args.extents))
-    result = analyze(sectors, extents, registry, min_area_km2=args.min_area, progress=_progress("partition", "tiles"))
+        plan, warnings, sector_path, reg_path = workflow.plan_from_files(
+            args.sector_file, contingents=args.contingents, extents=args.extents, repair=args.repair,
+            layer=args.layer, encoding=args.encoding)
+    result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"))
     if args.out:
-        from .analysis import write_layers
+        from .export.data import write_layers
 
         written = write_layers(result, Path(args.out))
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
         sys.stdout.write(result.to_json({"plan": {
-            "sectors_file": str(sector_path), "contingents_file": str(reg_path), "notional": sample,
+            "sectors_file": str(sector_path), "contingents_file": str(reg_path), "notional": bool(plan.notional),
             "warnings": [w.as_dict() for w in warnings]}}))
         return 0
-    print(_human(result, sector_path, sample, warnings))
+    print(_human(result, sector_path, plan.notional, warnings))
     return 0
 
 
@@ -112,10 +105,10 @@ def _progress(what: str, unit: str):
 
 def _rev_id(text) -> int:
     try:
-        n = int(str(text).removeprefix("r").removeprefix("revision").strip())
+        return int(str(text).removeprefix("r").removeprefix("revision").strip())
     except ValueError:
-        raise SystemExit(f"ua-coverage: {text!r} is not a revision id (revision ids are whole numbers)")
-    return n
+        raise UsageError(f"{text!r} is not a revision id (revision ids are whole numbers; "
+                         "`ua-coverage history` lists them)") from None
 
 
 def _author(args) -> str:
@@ -125,17 +118,18 @@ def _author(args) -> str:
 
 
 def _print_diff(d: dict, out=sys.stdout) -> None:
+    from .engine.diff import change_count
+
     def line(s=""):
         print(s, file=out)
 
-    n = sum(len(d[k]) for k in ("added", "removed", "reshaped", "attributes", "reassigned"))
-    line(f"Changes from revision {d['from']} to {d['to'] if d['to'] else 'the new file'}: {n}")
+    line(f"Changes from revision {d['from']} to {d['to'] if d['to'] else 'the new plan'}: {change_count(d)}")
     for a in d["added"]:
         line(f"  + added      {a['sector_id']} {a['name']!r} ({a['layer']}, {a['area_km2']:,.1f} km²)")
     for r in d["removed"]:
         line(f"  - removed    {r['sector_id']} {r['name']!r} ({r['layer']}, {r['area_km2']:,.1f} km²)")
     for r in d["reshaped"]:
-        line(f"  ~ reshaped   {r['sector_id']}: +{r['gained_km2']:,.1f} km² gained, -{r['lost_km2']:,.1f} km² lost")
+        line(f"  ~ reshaped   {r['sector_id']}: +{r['gained_km2']:,.2f} km² gained, -{r['lost_km2']:,.2f} km² lost")
     for r in d["reassigned"]:
         line(f"  > reassigned {r['sector_id']}: {';'.join(r['from']) or 'unassigned'} -> "
              f"{';'.join(r['to']) or 'unassigned'}")
@@ -143,8 +137,19 @@ def _print_diff(d: dict, out=sys.stdout) -> None:
         ch = ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}" for k, v in r["changes"].items())
         line(f"  * attributes {r['sector_id']}: {ch}")
     reg = d.get("contingents_registry", {})
-    if reg.get("added") or reg.get("removed"):
-        line(f"  registry: +{', '.join(reg['added']) or '-'} / -{', '.join(reg['removed']) or '-'}")
+    for c in reg.get("added", []):
+        line(f"  + registry   {c} added")
+    for c in reg.get("removed", []):
+        line(f"  - registry   {c} removed")
+    for c in reg.get("changed", []):
+        ch = ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}" for k, v in c["changes"].items())
+        line(f"  * registry   {c['code']}: {ch}")
+    for e in d.get("extents", []):
+        line(f"  # extent     {e['layer']}: {e['before_km2']:,.1f} -> {e['after_km2']:,.1f} km² "
+             f"({e['change_km2']:+,.1f}; {e['source']})")
+    nt = d.get("notional")
+    if nt and nt["from"] != nt["to"]:
+        line(f"  ! notional   {'yes' if nt['from'] else 'no'} -> {'yes' if nt['to'] else 'no'}")
     if d.get("coverage"):
         _print_effect(d["coverage"], out)
 
@@ -158,50 +163,63 @@ def _print_effect(effect: dict, out=sys.stdout) -> None:
 
 
 def cmd_import(args) -> int:
-    from .ingest import read_sectors
-    from .plan import Plan
-    from .store import open_store
-    from .store.diff import diff_plans
-
-    st = open_store(args.data_dir)
-    cur = st.current()
-    base = cur.id if args.base is None else _rev_id(args.base)
-    base_plan = st.load(base)
-    res = read_sectors(args.file, registry=base_plan.registry(), strict=True, repair=args.repair,
-                       layer=args.layer, encoding=args.encoding)
-    for w in res.warnings:
-        print(f"warning: {w}", file=sys.stderr)
-    if res.problems:
-        print(f"ua-coverage: {Path(args.file).name} was REJECTED ({len(res.problems)} problem(s)); nothing was "
-              f"changed, revision {cur.id} is still current.", file=sys.stderr)
-        _print_problems(res.problems)
-        return 1
-    plan = Plan(res.sectors, base_plan.contingents, base_plan.extents, notional=base_plan.notional)
-    _print_diff(diff_plans(base_plan, plan, st.revision(base), None))
+    from . import workflow
     from .errors import ConflictError
 
-    try:
-        info = st.commit(plan, base=base, author=_author(args), message=args.message,
-                         source_name=Path(args.file).name, source_format=res.format)
-    except ConflictError as exc:
-        print(f"ua-coverage: CONFLICT: {exc.message}", file=sys.stderr)
+    if not (args.file or args.contingents or args.extents):
+        raise UsageError("give a SECTOR_FILE, --contingents CSV or --extents FILE (or several)",
+                         rule="nothing-to-import")
+    st = workflow.open_store(args.data_dir)
+    cur = st.current()
+    base = cur.id if args.base is None else _rev_id(args.base)
+    prop = workflow.propose(st, sectors=args.file, contingents=args.contingents, extents=args.extents,
+                            scope=args.scope, notional=args.notional, base=base, repair=args.repair,
+                            layer=args.layer, encoding=args.encoding, progress=_progress("partition", "tiles"))
+    for w in prop.warnings:
+        print(f"warning: {w.text('cli')}", file=sys.stderr)
+    if not prop.accepted:
+        print(f"ua-coverage: {prop.inputs.source_name or 'the import'} was REJECTED ({len(prop.problems)} "
+              f"problem(s)); nothing was changed, revision {cur.id} is still current.", file=sys.stderr)
+        _print_problems(prop.problems)
+        if prop.unknown_codes:
+            print(f"  To add {', '.join(prop.unknown_codes)} in the same revision, give a registry that lists "
+                  "them: --contingents CSV (code,name,colour,notes).", file=sys.stderr)
         return 1
-    if info.id == base:
-        print(f"No change: the file equals revision {base}; nothing was committed.")
+    if args.file and args.scope != "all" and prop.removed_by_scope.get("all"):
+        kept = len(prop.removed_by_scope["all"]) - len(prop.removed_by_scope[args.scope])
+        if kept:
+            print(f"Scope {args.scope}: {kept} sector(s) not in the file are kept (--scope all would remove "
+                  "them).")
+    for note in prop.registry_notes:
+        print(f"registry: {note}")
+    _print_diff(prop.diff)
+    if not prop.changed:
+        print(f"No change: revision {base} stays current; nothing was committed.")
         return 0
+    if args.dry_run:
+        print("Dry run: nothing was committed.")
+        return 0
+    if sys.stdin.isatty() and not args.yes:
+        answer = input(f"Commit this as a new revision on top of revision {base}? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            print("Not committed.")
+            return 1
+    try:
+        info = workflow.commit(st, prop, message=args.message, author=_author(args))
+    except ConflictError as exc:
+        print(f"ua-coverage: CONFLICT: {exc.message} Review revision {exc.current} and import again with "
+              f"--base {exc.current}.", file=sys.stderr)
+        return 1
     if info.id <= cur.id:
         print(f"Already committed as revision {info.id} (same content on the same base, by {info.author} at "
               f"{info.time}); nothing new was committed.")
         return 0
-    eff = st.diff(base, info.id).get("coverage", {})
-    if eff:
-        _print_effect(eff)
     print(f"Committed revision {info.id} (parent {info.parent}) by {info.author} at {info.time}: {info.message}")
     return 0
 
 
 def cmd_history(args) -> int:
-    from .store import open_store
+    from .workflow import open_store
 
     st = open_store(args.data_dir)
     cur = st.current().id
@@ -219,9 +237,9 @@ def cmd_history(args) -> int:
 
 
 def cmd_diff(args) -> int:
-    from .store import open_store
+    from . import workflow
 
-    d = open_store(args.data_dir).diff(_rev_id(args.a), _rev_id(args.b))
+    d = workflow.diff(workflow.open_store(args.data_dir), _rev_id(args.a), _rev_id(args.b))
     if args.json:
         json.dump(d, sys.stdout, indent=2, ensure_ascii=False, default=float)
         print()
@@ -231,14 +249,13 @@ def cmd_diff(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from . import workflow
     from .errors import ConflictError
-    from .store import open_store
 
-    st = open_store(args.data_dir)
+    st = workflow.open_store(args.data_dir)
     target = _rev_id(args.id)
-    st.revision(target)
     try:
-        info = st.rollback(target, author=_author(args), message=args.message)
+        info = workflow.rollback(st, target, author=_author(args), message=args.message)
     except ConflictError as exc:
         print(f"ua-coverage: CONFLICT: {exc.message}", file=sys.stderr)
         return 1
@@ -309,10 +326,14 @@ def cmd_validate(args) -> int:
         from .errors import Problem
 
         for p in report["problems"]:
-            print(f"  - {Problem(**p)}")
+            print(f"  - {Problem(**_fields(p)).text('cli')}")
         for w in report["warnings"]:
-            print(f"  warning: {Problem(**w)}")
+            print(f"  warning: {Problem(**_fields(w)).text('cli')}")
     return 0 if report["accepted"] else 1
+
+
+def _fields(d: dict) -> dict:
+    return {k: d[k] for k in ("rule", "message", "feature", "sector_id", "field")}
 
 
 def cmd_serve(args) -> int:
@@ -327,55 +348,50 @@ def cmd_serve(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .export import FORMATS, Snapshot, briefing_pack, export_data, export_snapshot
+    from . import workflow
+    from .export import FORMATS, run_export
     from .figures import MapView, zoom_to
-    from .store import open_store
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in FORMATS + ("pack", "data"):
-        print(f"ua-coverage: cannot tell the format from {args.out!r}; give --format "
-              f"({', '.join(FORMATS + ('pack', 'data'))})", file=sys.stderr)
-        return 2
-    st = open_store(args.data_dir)
+        raise UsageError(f"cannot tell the format from {args.out!r}; give --format "
+                         f"({', '.join(FORMATS + ('pack', 'data'))})")
+    bounds = _bounds(args.bounds) if args.bounds else None
+    st = workflow.open_store(args.data_dir)
     info = st.current() if args.revision in (None, "current") else st.revision(_rev_id(args.revision))
     withdrawn = tuple(sorted(c.strip().upper() for c in (args.without or "").split(",") if c.strip()))
     plan = st.load(info.id).without(withdrawn)
-    from .analysis import analyze
-
-    analysis = analyze(plan.sectors, plan.full_extents(), plan.contingents)
-    if fmt == "data":
-        written = export_data(analysis, args.out)
-        print(f"wrote {len(written)} files to {args.out}")
-        return 0
-    if fmt == "pack":
-        out = briefing_pack(plan, analysis, info, args.out, lang=args.lang, marking=args.banner, timeout=args.timeout)
-        print(f"wrote {out} (briefing pack, revision {info.id})")
-        return 0
-    bounds = None
-    if args.bounds:
-        try:
-            bounds = tuple(float(v) for v in args.bounds.split(","))
-            assert len(bounds) == 4 and bounds[0] < bounds[2] and bounds[1] < bounds[3]
-        except (ValueError, AssertionError):
-            print("ua-coverage: --bounds is WEST,SOUTH,EAST,NORTH in degrees, e.g. 29,45,33,47.5", file=sys.stderr)
-            return 2
+    analysis = workflow.analyze_plan(plan)
     band = None
     if args.band is not None:
         if args.domain != "air" or not (0 <= args.band < len(analysis.air_bands)):
-            print(f"ua-coverage: --band needs --domain air and a number below {len(analysis.air_bands)}",
-                  file=sys.stderr)
-            return 2
+            raise UsageError(f"--band needs --domain air and a number below {len(analysis.air_bands)}")
         band = args.band
     layers = tuple(x.strip() for x in args.layers.split(",")) if args.layers else ("zones", "gaps", "overlaps", "labels")
     view = MapView(domain=args.domain, layers=layers, band=band, lang=args.lang, withdrawn=withdrawn)
     if bounds:
         z = zoom_to(bounds)
         view.center, view.zoom = z["center"], z["zoom"]
-    snap = Snapshot(plan, analysis, info, view, bounds=bounds, title=args.title, subtitle=args.subtitle,
-                    banner=args.banner)
-    out = export_snapshot(snap, fmt, args.out, size=args.size, timeout=args.timeout)
-    print(f"wrote {out} ({fmt}, {args.size if fmt != 'html' else 'interactive'}, revision {info.id})")
+    out = run_export(plan, analysis, info, fmt, args.out, view=view, bounds=bounds, title=args.title,
+                     subtitle=args.subtitle, banner=args.banner, size=args.size, timeout=args.timeout)
+    if fmt == "data":
+        print(f"wrote {len(list(Path(out).iterdir()))} files to {out}")
+    elif fmt == "pack":
+        print(f"wrote {out} (briefing pack, revision {info.id})")
+    else:
+        print(f"wrote {out} ({fmt}, {args.size if fmt != 'html' else 'interactive'}, revision {info.id})")
     return 0
+
+
+def _bounds(text: str) -> tuple[float, float, float, float]:
+    usage = UsageError("--bounds is WEST,SOUTH,EAST,NORTH in degrees, e.g. 29,45,33,47.5")
+    try:
+        b = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise usage from None
+    if len(b) != 4 or not (b[0] < b[2] and b[1] < b[3]):
+        raise usage
+    return b
 
 
 def cmd_user(args) -> int:
@@ -409,7 +425,8 @@ def _serve_gunicorn(args) -> int:
     if shutil.which("gunicorn") is None:
         print("ua-coverage: --workers needs gunicorn: pip install 'ua-domain-coverage[server]'", file=sys.stderr)
         return 1
-    from .store import open_store, resolve_data_dir
+    from .store import resolve_data_dir
+    from .workflow import open_store
 
     env = {**os.environ, "UA_COVERAGE_DATA_DIR": str(resolve_data_dir(args.data_dir))}
     if args.banner:
@@ -417,7 +434,7 @@ def _serve_gunicorn(args) -> int:
     st = open_store(args.data_dir)  # create, migrate and seed once, before the workers start
     print(f"Serving {st.describe()} with {args.workers} workers on http://{args.host}:{args.port}/", file=sys.stderr)
     os.execvpe("gunicorn", ["gunicorn", "-w", str(args.workers), "-b", f"{args.host}:{args.port}", "--timeout", "180",
-                            "coverage.app.wsgi:server"], env)
+                            "ua_coverage.app.wsgi:server"], env)
     return 0  # not reached
 
 
@@ -451,9 +468,19 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     a.set_defaults(func=cmd_analyze)
 
-    im = sub.add_parser("import", help="validate a sector file, show the change, commit it as a new revision")
-    im.add_argument("file")
+    im = sub.add_parser("import", help="validate a sector file, registry and/or extents, show the change, commit "
+                        "it as a new revision")
+    im.add_argument("file", nargs="?", help="sector file (optional when --contingents or --extents is given)")
     im.add_argument("-m", "--message", required=True, help="what this revision changes")
+    im.add_argument("--scope", choices=["layers", "sectors", "all"], default="layers",
+                    help="what the file replaces: layers = every sector of the coverage layers it holds (default); "
+                         "sectors = add or replace by sector_id, keep all others; all = the file is the whole plan")
+    im.add_argument("--contingents", metavar="CSV", help="a new contingents registry for this revision")
+    im.add_argument("--extents", metavar="FILE", help="areas of responsibility: replaces the layers it names")
+    im.add_argument("--notional", action="store_true",
+                    help="mark the new revision as NOTIONAL (illustrative) data; by default it is not")
+    im.add_argument("--dry-run", action="store_true", help="show the change and its effect, commit nothing")
+    im.add_argument("--yes", "-y", action="store_true", help="commit without asking (asked only on a terminal)")
     im.add_argument("--author", help="who commits (default: $UA_COVERAGE_AUTHOR or your login name)")
     im.add_argument("--base", metavar="ID", help="the revision your file was based on (default: current)")
     im.add_argument("--repair", action="store_true", help="accept invalid polygons by repairing them")
@@ -538,10 +565,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ua-coverage: {exc.message}", file=sys.stderr)
         if len(exc.problems) > 1 or (exc.problems and exc.problems[0].message != exc.message):
             _print_problems(exc.problems)
-        return 1
+        return exc.exit_code
     except CoverageError as exc:
-        print(f"ua-coverage: {exc.message}", file=sys.stderr)
-        return 1
+        from .rules import advice
+
+        tip = advice(exc.rule, "cli")
+        print(f"ua-coverage: {exc.message}" + (f" {tip}" if tip and tip not in exc.message else ""), file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `ua-coverage analyze --json | head`

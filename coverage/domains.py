@@ -16,14 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
 import shapely
 from shapely.geometry.base import BaseGeometry
 
 from . import geodata
-from .errors import IngestError, Problem
-from .schema import LAYERS
 
 
 @dataclass(frozen=True)
@@ -69,43 +66,10 @@ def national_extents() -> Extents:
 
 @lru_cache(maxsize=1)
 def sample_extents() -> Extents:
-    """The NOTIONAL sample plan's own areas of responsibility."""
-    return read_extents(geodata.sample_extents_path(), label="sample plan (NOTIONAL)")
-
-
-def read_extents(path: str | Path, label: str | None = None) -> Extents:
-    """Read an extents file: polygons with a ``domain`` field naming a layer.
-
-    Several features of one layer are dissolved. Raises :class:`~coverage.errors.IngestError`
-    naming the feature and rule when the file is unusable.
-    """
-    from .ingest import read_layer
-
-    gdf = read_layer(path)
-    cols = {c.lower(): c for c in gdf.columns}
-    if "domain" not in cols:
-        raise IngestError(f"extents file {path} has no 'domain' field; give each polygon a domain of "
-                          f"{', '.join(LAYERS)}", rule="field-missing",
-                          problems=[Problem("field-missing", "the 'domain' field is missing", field="domain")])
-    problems = []
+    """The NOTIONAL sample plan's own areas of responsibility (committed geodata, one polygon per layer)."""
+    gdf = geodata._read("sample/extents.geojson")
     parts: dict[str, list] = {}
-    for i, (dom, geom) in enumerate(zip(gdf[cols["domain"]], gdf.geometry)):
-        d = str(dom).strip().lower()
-        if d not in LAYERS:
-            problems.append(Problem("domain-invalid", f"domain {dom!r} is not one of {', '.join(LAYERS)}",
-                                    feature=i, field="domain"))
-            continue
-        if geom is None or geom.is_empty or geom.geom_type not in ("Polygon", "MultiPolygon"):
-            problems.append(Problem("geometry-type", "extents must be non-empty polygons", feature=i))
-            continue
-        if not geom.is_valid:
-            problems.append(Problem("invalid-geometry", f"extent polygon is invalid: "
-                                    f"{shapely.is_valid_reason(geom)}", feature=i))
-            continue
-        parts.setdefault(d, []).append(geom)
-    if problems:
-        raise IngestError(f"extents file {path} has {len(problems)} problem(s)", rule="extents-invalid",
-                          problems=problems)
-    name = label or Path(path).name
-    return Extents({d: shapely.union_all(g) for d, g in parts.items()},
-                   {d: f"{name}" for d in parts})
+    for dom, geom in zip(gdf["domain"], gdf.geometry):
+        parts.setdefault(str(dom).strip().lower(), []).append(geom)
+    label = "sample plan (NOTIONAL)"
+    return Extents({d: shapely.union_all(g) for d, g in parts.items()}, {d: label for d in parts})

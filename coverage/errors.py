@@ -1,18 +1,38 @@
 """The project's errors: one base class with families beneath it.
 
-Every library exception that can reach a user is mapped to the most specific class here, so the
-CLI and the app can show a clear message instead of a traceback.
+Every library exception that can reach a user is mapped to the most specific class here, at one
+place per boundary (GDAL/pyogrio in the ingest worker, GEOS in the engine, psycopg/sqlite3 in the
+store, kaleido/Chromium in the export renderer), so the CLI and the app show a clear message instead
+of a traceback. Every ``rule`` is registered in :mod:`ua_coverage.rules`.
+
+::
+
+    CoverageError                      exit 1 unless said otherwise
+    ├── DataError                      the installation's bundled data is missing or damaged
+    ├── IngestError                    a file could not be read or did not pass validation
+    │   ├── FormatError                not a format we read, or damaged bytes
+    │   ├── LimitError                 over a size, feature, vertex or archive limit
+    │   └── ValidationError            read, but features break the rules
+    ├── AnalysisError                  the engine could not analyse the plan
+    ├── ExportError                    an export could not be produced
+    ├── StoreError                     the plan store could not be opened, read or written
+    │   ├── ConflictError              the plan moved on since the change's base revision
+    │   └── RevisionNotFound           no such revision
+    └── UsageError                     a command was used wrongly (exit 2)
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
 class CoverageError(Exception):
     """Base class of every error this package raises on purpose."""
 
-    #: stable machine-readable code, used in JSON output
+    #: stable machine-readable code, used in JSON output (registered in :mod:`ua_coverage.rules`)
     rule: str = "error"
+    #: the command line's exit status for this error
+    exit_code: int = 1
 
     def __init__(self, message: str, *, rule: str | None = None):
         super().__init__(message)
@@ -37,9 +57,27 @@ class Problem:
     sector_id: str | None = None
     field: str | None = None
 
-    def as_dict(self) -> dict:
+    def __post_init__(self):
+        if os.environ.get("UA_COVERAGE_TESTING"):  # the suite fails on any code missing from the registry
+            from .rules import RULES
+
+            if self.rule not in RULES:
+                raise AssertionError(f"rule {self.rule!r} is not registered in ua_coverage.rules")
+
+    def advice(self, surface: str = "cli") -> str:
+        """What to do about it, worded for the surface showing it (``cli`` or ``web``)."""
+        from .rules import advice
+
+        return advice(self.rule, surface)
+
+    def as_dict(self, surface: str = "cli") -> dict:
         return {"rule": self.rule, "message": self.message, "feature": self.feature,
-                "sector_id": self.sector_id, "field": self.field}
+                "sector_id": self.sector_id, "field": self.field, "advice": self.advice(surface)}
+
+    def text(self, surface: str = "cli") -> str:
+        """The one-line report with the advice for ``surface``."""
+        tip = self.advice(surface)
+        return str(self) + (f" {tip}" if tip and tip not in self.message else "")
 
     def __str__(self) -> str:
         where = []
@@ -87,6 +125,11 @@ class AnalysisError(CoverageError):
     rule = "analysis"
 
 
+class ExportError(CoverageError):
+    """An export could not be produced (time limit, renderer failure, bad options)."""
+
+    rule = "export"
+
 
 class StoreError(CoverageError):
     """The plan store could not be opened, read or written."""
@@ -109,3 +152,10 @@ class RevisionNotFound(StoreError):
     """No revision has the id asked for."""
 
     rule = "revision-not-found"
+
+
+class UsageError(CoverageError):
+    """A command or option was used wrongly (the CLI exits 2)."""
+
+    rule = "usage"
+    exit_code = 2

@@ -116,8 +116,18 @@ def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
     return out
 
 
+#: display geometry per analysis (by id), dropped when the analysis is garbage-collected; the engine's
+#: result object stays free of figure code
+_DISPLAY: dict[int, dict] = {}
+
+
 def _memo(analysis, key, build):
-    cache = analysis.cache
+    cache = _DISPLAY.get(id(analysis))
+    if cache is None:
+        import weakref
+
+        cache = _DISPLAY[id(analysis)] = {}
+        weakref.finalize(analysis, _DISPLAY.pop, id(analysis), None)
     if key not in cache:
         cache[key] = build()
     return cache[key]

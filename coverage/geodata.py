@@ -5,7 +5,7 @@ EPSG:4326; callers must not modify them in place (they are cached), so take a ``
 
 Examples
 --------
->>> from coverage import geodata
+>>> from ua_coverage import geodata
 >>> len(geodata.admin1())
 27
 >>> geodata.admin1().set_index("code").loc["UA-51", "name_en"]
@@ -20,9 +20,6 @@ import geopandas as gpd
 
 from ._resources import geodata_dir
 from .errors import DataError
-
-#: Equal-area projection centred on Ukraine (on the WGS84 ellipsoid) used for all area work.
-LAEA_UKRAINE = "+proj=laea +lat_0=48.5 +lon_0=31.5 +ellps=WGS84 +units=m +no_defs +type=crs"
 
 #: Default marking shown on every view and export of notional data.
 NOTIONAL_BANNER = "UNCLASSIFIED // NOTIONAL PLANNING DATA"

@@ -67,7 +67,8 @@ def sector_attrs(row) -> dict:
 
 
 def content_hash(plan: Plan) -> str:
-    """SHA-256 of the plan's content: sectors sorted by id (attributes + normalised 2-D WKB), registry, extents."""
+    """SHA-256 of the plan's content: sectors sorted by id (attributes + normalised 2-D WKB), registry, extents,
+    notional flag."""
     h = hashlib.sha256()
     s = plan.sectors.sort_values("sector_id", kind="stable")
     for (_, row), geom in zip(s.iterrows(), s.geometry):
@@ -78,16 +79,6 @@ def content_hash(plan: Plan) -> str:
     for name in sorted(plan.extents.layers):
         h.update(name.encode())
         h.update(shapely.to_wkb(shapely.normalize(plan.extents.layers[name]), output_dimension=2))
+    if plan.notional:  # notional is part of the data: marking real data notional (or back) is a change
+        h.update(b"\x00notional")
     return h.hexdigest()
-
-
-def sample_plan() -> Plan:
-    """The bundled NOTIONAL sample plan with its own areas of responsibility."""
-    from . import geodata
-    from .domains import sample_extents
-    from .ingest import load_sectors
-    from .schema import read_contingents
-
-    reg = read_contingents(geodata.sample_contingents_path())
-    res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True, isolate=False)
-    return Plan(res.sectors, reg, sample_extents(), notional=True)

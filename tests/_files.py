@@ -13,7 +13,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
-from coverage import geodata
+from ua_coverage import geodata
 
 FIELDS = ["sector_id", "name", "domain", "kind", "contingent", "floor_ft", "ceiling_ft", "notes"]
 

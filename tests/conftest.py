@@ -1,13 +1,22 @@
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("UA_COVERAGE_TESTING", "1")
 
+# `python -m pytest` puts the checkout on sys.path, where the folder `coverage/` (our package, imported as
+# ua_coverage) would shadow coverage.py: drop it. The README's test command is `pytest`, which never adds it.
+_ROOT = Path(__file__).resolve().parents[1]
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _ROOT]
+if "coverage" in sys.modules and getattr(sys.modules["coverage"], "__file__", "").startswith(str(_ROOT)):
+    del sys.modules["coverage"]
+
 
 @pytest.fixture(scope="session")
 def sample_result():
-    from coverage.analysis import analyze_sample
+    from ua_coverage.workflow import analyze_sample
 
     return analyze_sample()
 

@@ -11,9 +11,9 @@ import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from coverage import geodata
-from coverage.analysis import analyze, area_km2, to_laea
-from coverage.domains import Extents, national_extents, sample_extents
+from ua_coverage import geodata
+from ua_coverage.engine.analysis import analyze, area_km2, to_laea
+from ua_coverage.domains import Extents, national_extents, sample_extents
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -24,7 +24,7 @@ def geod_km2(geom) -> float:
 
 @pytest.fixture(scope="module")
 def plan():
-    from coverage.ingest import load_sectors
+    from ua_coverage.ingest import load_sectors
 
     s = load_sectors(geodata.sample_sectors_path()).sectors
     return s.set_index("sector_id", drop=False)
@@ -133,8 +133,8 @@ def test_sliver_filter_keeps_totals_exact(sample_result):
 
 
 def test_unknown_contingents_are_reported_not_refused(tmp_path):
-    from coverage.ingest import load_sectors
-    from coverage.schema import read_contingents
+    from ua_coverage.ingest import load_sectors
+    from ua_coverage.ingest.registry import read_contingents
 
     reg = read_contingents(geodata.sample_contingents_path())
     raw = gpd.read_file(geodata.sample_sectors_path())
@@ -201,7 +201,7 @@ def test_partition_invariants(sectors, rnd):
 @contextlib.contextmanager
 def _tiled(per_tile: int, workers: int = 0):
     """Force the tiled path on small plans (and the worker processes when ``workers`` > 1)."""
-    from coverage import _partition, analysis
+    from ua_coverage.engine import _partition, analysis
 
     saved = _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES, os.environ.get("UA_COVERAGE_ENGINE_WORKERS")
     _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = per_tile, 0
@@ -269,8 +269,8 @@ def test_worker_processes_give_the_same_answer():
     sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
     from _plans import make_plan
 
-    from coverage import _partition
-    from coverage.ingest import check_sectors
+    from ua_coverage.engine import _partition
+    from ua_coverage.ingest import check_sectors
 
     sectors = check_sectors(make_plan(300, vertices=40)).sectors
     ext = national_extents()
@@ -298,7 +298,7 @@ def test_worker_processes_give_the_same_answer():
 def test_engine_leaves_the_garbage_collector_as_it_was():
     import gc
 
-    from coverage.analysis import analyze_sample
+    from ua_coverage.workflow import analyze_sample
 
     assert gc.isenabled()
     analyze_sample()
@@ -313,15 +313,15 @@ def test_engine_leaves_the_garbage_collector_as_it_was():
 
 def test_partition_layer_has_no_tile_cuts():
     """The sample is tiled (the units' boundaries make its layers big); its written partition is not."""
-    from coverage import _partition
-    from coverage.analysis import analyze_sample
+    from ua_coverage.engine import _partition
+    from ua_coverage.workflow import analyze_sample
 
     tiled = analyze_sample()
     assert tiled._faces["tiled"]
     saved = _partition.VERTICES_PER_TILE
     _partition.VERTICES_PER_TILE = 10**9
     try:
-        from coverage import analysis
+        from ua_coverage.engine import analysis
 
         analysis._ARRANGEMENTS.clear()
         whole = analyze_sample()
@@ -343,7 +343,7 @@ def test_partition_layer_has_no_tile_cuts():
 
 
 def test_a_tile_failing_in_a_worker_raises_in_the_caller_and_the_worker_survives():
-    from coverage import _partition
+    from ua_coverage.engine import _partition
 
     with _tiled(800, workers=2):
         bad = {"sectors": np.array([b"not wkb"], dtype=object), "sector_idx": np.array([0]),

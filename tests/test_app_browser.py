@@ -6,12 +6,11 @@ import pytest
 
 from _browser import wait_for
 
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
-    from coverage.store import open_store
+    from ua_coverage.workflow import open_store
 
     d = tmp_path_factory.mktemp("app-data")
     open_store(d)
@@ -20,7 +19,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture
 def app(data_dir):
-    from coverage.app import create_app
+    from ua_coverage.app import create_app
 
     return create_app(data_dir)
 
@@ -40,6 +39,7 @@ def map_layout(dash_duo) -> dict:
         "lat: g._fullLayout.map.center.lat, traces: g.data.length};")
 
 
+@pytest.mark.browser
 def test_page_loads_offline_with_banner_kpis_and_map(dash_duo, app):
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
@@ -62,6 +62,7 @@ def test_page_loads_offline_with_banner_kpis_and_map(dash_duo, app):
     assert dash_duo.get_logs() == []  # no console errors
 
 
+@pytest.mark.browser
 def test_switch_domain_and_what_if(dash_duo, app):
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
@@ -85,6 +86,7 @@ def test_switch_domain_and_what_if(dash_duo, app):
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.browser
 def test_clicking_a_gap_row_zooms_the_map(dash_duo, app):
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
@@ -101,9 +103,9 @@ def test_clicking_a_gap_row_zooms_the_map(dash_duo, app):
 
 def test_hover_text_is_escaped(tmp_path):
     """Attribute text reaches plotly escaped, so a name like <img onerror> is shown, not run."""
-    from coverage.analysis import analyze
-    from coverage.figures import sector_hover
-    from coverage.plan import sample_plan
+    from ua_coverage.engine.analysis import analyze
+    from ua_coverage.figures import sector_hover
+    from ua_coverage.workflow import sample_plan
 
     plan = sample_plan()
     plan.sectors.loc[0, "name"] = '<img src=x onerror="alert(1)">'
@@ -115,6 +117,7 @@ def test_hover_text_is_escaped(tmp_path):
     assert "POL ★lead, LTU" in text
 
 
+@pytest.mark.browser
 def test_export_control_downloads_a_snapshot_of_the_view(dash_duo, app, tmp_path):
     dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow",
                                                                  "downloadPath": str(tmp_path)})

@@ -6,11 +6,11 @@ import sys
 import geopandas as gpd
 import pytest
 
-from coverage import geodata
+from ua_coverage import geodata
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "coverage", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "ua_coverage", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=300)
 
 

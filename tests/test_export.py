@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from coverage.analysis import analyze
-from coverage.export import (ExportError, Snapshot, briefing_pack, export_data, export_snapshot, render, safe_cell,
+from ua_coverage.engine.analysis import analyze
+from ua_coverage.export import (ExportError, Snapshot, briefing_pack, export_data, export_snapshot, render, safe_cell,
                              snapshot_figure)
-from coverage.figures import MapView
-from coverage.plan import sample_plan
-from coverage.store import RevisionInfo
+from ua_coverage.figures import MapView
+from ua_coverage.workflow import sample_plan
+from ua_coverage.store import RevisionInfo
 
 pytestmark = pytest.mark.slow
 BANNER = "UNCLASSIFIED // NOTIONAL PLANNING DATA"
@@ -124,7 +124,7 @@ def test_data_exports_neutralise_formulas(snap, out):
     plan = snap.plan
     s = plan.sectors.copy()
     s.loc[s["sector_id"] == "L-07", "sector_id"] = "=HYPERLINK(\"http://x\")"
-    from coverage.plan import Plan
+    from ua_coverage.plan import Plan
 
     p2 = Plan(s, plan.contingents, plan.extents, plan.notional)
     a = analyze(p2.sectors, p2.full_extents(), p2.contingents)
@@ -146,7 +146,7 @@ def test_export_time_limit_is_a_clear_error(snap, out):
 
 
 def test_renderer_stays_warm_and_a_dead_one_is_replaced(snap, out):
-    from coverage import export
+    from ua_coverage import export
 
     export_snapshot(snap, "png", out / "first.png")
     pid = export._RENDERER.proc.pid
@@ -160,7 +160,7 @@ def test_renderer_stays_warm_and_a_dead_one_is_replaced(snap, out):
 
 
 def test_export_cli(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "coverage", "export", "--data-dir", str(tmp_path / "d"),
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ua_coverage", "export", "--data-dir", str(tmp_path / "d"),
                                      *a], capture_output=True, text=True, timeout=300)
     p = run("--out", str(tmp_path / "sea.png"), "--domain", "sea", "--without", "ITA")
     assert p.returncode == 0, p.stderr

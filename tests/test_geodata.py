@@ -5,7 +5,7 @@ import pyproj
 import pytest
 import shapely
 
-from coverage import geodata
+from ua_coverage import geodata
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -99,7 +99,8 @@ def test_sources_name_licences_and_attribution():
 
 
 def test_contingents_registry_is_a_european_led_coalition():
-    from coverage.schema import HOSTILE_REDS, read_contingents
+    from ua_coverage.schema import HOSTILE_REDS
+    from ua_coverage.ingest.registry import read_contingents
 
     reg = read_contingents(geodata.sample_contingents_path())
     assert len(reg) >= 15
@@ -112,8 +113,8 @@ def test_contingents_registry_is_a_european_led_coalition():
 
 
 def test_sample_sectors_follow_the_schema_and_are_labelled_notional():
-    from coverage.ingest import load_sectors
-    from coverage.schema import read_contingents
+    from ua_coverage.ingest import load_sectors
+    from ua_coverage.ingest.registry import read_contingents
 
     reg = read_contingents(geodata.sample_contingents_path())
     res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True)
@@ -127,7 +128,7 @@ def test_sample_sectors_follow_the_schema_and_are_labelled_notional():
 
 
 def test_sample_extents_nest_inside_national_ones():
-    from coverage.domains import national_extents, sample_extents
+    from ua_coverage.domains import national_extents, sample_extents
 
     nat, smp = national_extents().layers, sample_extents().layers
     assert geod_km2(smp["land"].difference(nat["land"])) < 1

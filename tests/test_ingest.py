@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import shapely
 
-from coverage import geodata
-from coverage.ingest import read_sectors, validate_file
-from coverage.schema import read_contingents
-from coverage.settings import Limits
+from ua_coverage import geodata
+from ua_coverage.ingest import read_sectors, validate_file
+from ua_coverage.ingest.registry import read_contingents
+from ua_coverage.settings import Limits
 
 from _files import (base_plan, csv_bytes, geojson_bytes, gpkg_stale_count, kml_bytes, shapefile_zip, write,
                     zip_of)
@@ -183,7 +183,7 @@ def test_problem_names_feature_sector_and_field(plan):
 
 def test_vrt_cannot_reach_gdal_even_past_the_sniffer():
     # Straight to the worker, named .geojson: GDAL_SKIP has removed the VRT driver
-    from coverage._worker import read_prepared
+    from ua_coverage.ingest._worker import read_prepared
 
     out = read_prepared({"plan.geojson": VRT}, "plan.geojson", "GeoJSON", None, vars(Limits()))
     assert out["problems"] and out["records"] == []
@@ -284,7 +284,7 @@ def test_validate_cli_json_and_exit_codes(tmp_path, plan):
     good.write_bytes(geojson_bytes(plan))
     bad = tmp_path / "bad.geojson"
     bad.write_bytes(geojson_bytes(with_geom(plan, BOWTIE)))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "coverage", "validate", *a], capture_output=True,
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ua_coverage", "validate", *a], capture_output=True,
                                     text=True, timeout=120)
     p = run(str(good), "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["accepted"] is True
@@ -293,7 +293,7 @@ def test_validate_cli_json_and_exit_codes(tmp_path, plan):
     doc = json.loads(p.stdout)
     assert doc["accepted"] is False and doc["format"] == "GeoJSON" and doc["driver"] == "GeoJSON"
     prob = doc["problems"][0]
-    assert set(prob) == {"rule", "message", "feature", "sector_id", "field"}
+    assert set(prob) >= {"rule", "message", "feature", "sector_id", "field"}  # "advice" was added
     assert (prob["rule"], prob["feature"], prob["sector_id"]) == ("invalid-geometry", 0, "L-04")
     p = run(str(bad))
     assert p.returncode == 1 and "REJECTED" in p.stdout and "Self-intersection" in p.stdout

@@ -16,9 +16,12 @@ import pyproj
 import pytest
 import shapely
 
-from coverage.errors import ConflictError, RevisionNotFound
-from coverage.plan import Plan, content_hash, sample_plan
-from coverage.store import open_store, resolve_data_dir
+from ua_coverage.errors import ConflictError, RevisionNotFound
+from ua_coverage.plan import Plan, content_hash
+from ua_coverage.workflow import sample_plan
+from ua_coverage.store import resolve_data_dir
+from ua_coverage.workflow import commit_plan, open_store
+from ua_coverage import workflow
 
 GEOD = pyproj.Geod(ellps="WGS84")
 
@@ -100,7 +103,7 @@ def test_diff_against_hand_built_revisions(store):
         new["sector_id"], new["name"], new["geometry"] = "L-10", "Test box", [box]
         return __import__("pandas").concat([s, new])
 
-    r2 = store.commit(edited(base, change), base=1, author="a", message="edit")
+    r2 = commit_plan(store, edited(base, change), base=1, author="a", message="edit")
     p2 = store.load(2)
 
     def reshape(s):
@@ -108,8 +111,8 @@ def test_diff_against_hand_built_revisions(store):
         s.loc[s["sector_id"] == "L-10", "geometry"] = [bigger]
         return s
 
-    r3 = store.commit(edited(p2, reshape), base=2, author="a", message="reshape")
-    d = store.diff(1, 2)
+    r3 = commit_plan(store, edited(p2, reshape), base=2, author="a", message="reshape")
+    d = workflow.diff(store, 1, 2)
     assert [a["sector_id"] for a in d["added"]] == ["L-10"]
     assert d["added"][0]["area_km2"] == pytest.approx(geod_km2(box), rel=1e-3)
     assert [r["sector_id"] for r in d["removed"]] == ["L-09"]
@@ -121,7 +124,7 @@ def test_diff_against_hand_built_revisions(store):
     land = d["coverage"]["land"]["gap_km2"]
     assert land["before"] == pytest.approx(store.revision(1).summary["domains"]["land"]["gap_km2"])
     assert land["after"] < land["before"] - 30_000
-    d23 = store.diff(2, 3)
+    d23 = workflow.diff(store, 2, 3)
     assert d23["added"] == d23["removed"] == d23["reassigned"] == d23["attributes"] == []
     (rs,) = d23["reshaped"]
     assert rs["sector_id"] == "L-10" and rs["lost_km2"] == pytest.approx(0, abs=1e-9)
@@ -183,8 +186,8 @@ def test_two_processes_committing_on_the_same_base(store):
 
 KILL_CHILD = textwrap.dedent("""
     import os, sys, time
-    from coverage.store import open_store
-    from coverage.plan import Plan
+    from ua_coverage.workflow import open_store
+    from ua_coverage.plan import Plan
     st = open_store(sys.argv[1], url=sys.argv[2] if len(sys.argv) > 2 else None)
     base = st.load(1)
     def hook():
@@ -258,14 +261,14 @@ def cli(*args, data_dir, url=None):
     env.pop("UA_COVERAGE_DATABASE_URL", None)
     if url:
         env["UA_COVERAGE_DATABASE_URL"] = url
-    return subprocess.run([sys.executable, "-m", "coverage", *args, "--data-dir", str(data_dir)],
+    return subprocess.run([sys.executable, "-m", "ua_coverage", *args, "--data-dir", str(data_dir)],
                           capture_output=True, text=True, timeout=300, env=env)
 
 
 def test_rejected_import_leaves_the_store_byte_identical(store, tmp_path):
     import geopandas as gpd
 
-    from coverage import geodata
+    from ua_coverage import geodata
 
     before = _store_state(store)
     bad = gpd.read_file(geodata.sample_sectors_path())
@@ -282,7 +285,7 @@ def test_rejected_import_leaves_the_store_byte_identical(store, tmp_path):
 def test_cli_round_trip(store, tmp_path):
     import geopandas as gpd
 
-    from coverage import geodata
+    from ua_coverage import geodata
 
     s = gpd.read_file(geodata.sample_sectors_path())
     s.loc[s["sector_id"] == "L-07", "contingent"] = "CZE"

@@ -9,11 +9,11 @@ import pytest
 
 from _browser import wait_for
 
-from coverage import geodata
+from ua_coverage import geodata
 
 from _files import kml_bytes, shapefile_zip
 
-pytestmark = pytest.mark.browser
+
 
 
 def revised(contingent: str) -> gpd.GeoDataFrame:
@@ -41,14 +41,15 @@ def write_format(fmt: str, gdf, tmp) -> str:
 
 @pytest.fixture
 def app_and_store(tmp_path):
-    from coverage.app import create_app
-    from coverage.store import open_store
+    from ua_coverage.app import create_app
+    from ua_coverage.workflow import open_store
 
     d = tmp_path / "data"
     store = open_store(d)
     return create_app(d), store
 
 
+@pytest.mark.browser
 def test_upload_preview_and_commit_in_four_formats(dash_duo, app_and_store, tmp_path):
     app, store = app_and_store
     dash_duo.start_server(app)
@@ -77,6 +78,7 @@ def test_upload_preview_and_commit_in_four_formats(dash_duo, app_and_store, tmp_
     assert dash_duo.get_logs() == []
 
 
+@pytest.mark.browser
 def test_bad_upload_is_refused_and_changes_nothing(dash_duo, app_and_store, tmp_path):
     app, store = app_and_store
     before = store.current()
@@ -140,9 +142,9 @@ def _commit(client, csrf, pending, message):
 
 
 def test_viewer_cannot_commit_over_http_and_csrf_is_required(tmp_path, monkeypatch):
-    from coverage.app import create_app
-    from coverage.app.auth import save_user
-    from coverage.store import open_store
+    from ua_coverage.app import create_app
+    from ua_coverage.app.auth import save_user
+    from ua_coverage.workflow import open_store
 
     users = tmp_path / "users.json"
     save_user(users, "vera", "viewer-pass", ["viewer"])
@@ -172,8 +174,8 @@ def test_viewer_cannot_commit_over_http_and_csrf_is_required(tmp_path, monkeypat
 
 
 def test_two_editors_on_the_same_base(tmp_path):
-    from coverage.app import create_app
-    from coverage.store import open_store
+    from ua_coverage.app import create_app
+    from ua_coverage.workflow import open_store
 
     store = open_store(tmp_path / "data")
     app = create_app(tmp_path / "data")  # workstation mode: 127.0.0.1 has every role
@@ -192,8 +194,8 @@ def test_two_editors_on_the_same_base(tmp_path):
 
 
 def test_trusted_header_mode(tmp_path, monkeypatch):
-    from coverage.app import create_app
-    from coverage.app.auth import save_user
+    from ua_coverage.app import create_app
+    from ua_coverage.app.auth import save_user
 
     users = tmp_path / "users.json"
     save_user(users, "ed", None, ["editor"])
@@ -205,11 +207,11 @@ def test_trusted_header_mode(tmp_path, monkeypatch):
     r = c.get("/", headers={"X-Remote-User": "ed"})
     assert r.status_code == 200
     with app.server.test_request_context("/", headers={"X-Remote-User": "ed"}):
-        from coverage.app.auth import current_user
+        from ua_coverage.app.auth import current_user
 
         u = current_user()
         assert (u.name, u.can("editor"), u.can("exporter")) == ("ed", True, False)
     with app.server.test_request_context("/", headers={"X-Remote-User": "someone"}):
-        from coverage.app.auth import current_user
+        from ua_coverage.app.auth import current_user
 
         assert sorted(current_user().roles) == ["viewer"]

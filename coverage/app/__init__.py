@@ -1,10 +1,10 @@
 """The Dash dashboard: ``create_app()`` builds it, ``ua-coverage serve`` runs it.
 
 Pages: the map (``/``), uploading a revised sector file (``/upload``), and the revision history
-(``/history``); sign-in at ``/login`` when a users file is configured (see :mod:`coverage.app.auth`).
+(``/history``); sign-in at ``/login`` when a users file is configured (see :mod:`ua_coverage.app.auth`).
 Everything the page loads is served by the app itself (Dash's bundled JS, plotly.js with MapLibre,
 ``assets/``); the map uses no tile server and no web fonts. This layer holds no geometry logic: it
-asks :mod:`coverage.app.state` for analyses and :mod:`coverage.figures` for figures.
+asks :mod:`ua_coverage.app.state` for analyses and :mod:`ua_coverage.figures` for figures.
 """
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ from dash import Input, Output, State, dcc, html
 
 from .._resources import assets_dir
 from ..settings import MB, Limits, banner
-from ..store import open_store
+from ..workflow import open_store
 from .state import AppState
 
 
 def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
-    """The dashboard for the plan store in ``data_dir`` (see :func:`coverage.store.resolve_data_dir`)."""
+    """The dashboard for the plan store in ``data_dir`` (see :func:`ua_coverage.store.resolve_data_dir`)."""
     from . import auth, history_page, map_page, upload_page
 
     store = open_store(data_dir)

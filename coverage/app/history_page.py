@@ -4,28 +4,41 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, dash_table, dcc, html
 
-from ..errors import ConflictError, CoverageError
+from .. import workflow
 from .auth import current_user
+from .components import changes_list, effect_table, guarded
 from .state import AppState
 
+#: how often an open History page looks for revisions committed elsewhere (ms)
+REFRESH_MS = 15_000
 
-def layout(state: AppState):
+
+def _rows(state: AppState) -> tuple[list[dict], list[dict], int]:
     revs = state.store.history()
     cur = state.store.current().id
     rows = [{"revision": r.id, "parent": r.parent or "", "time (UTC)": r.time.replace("T", " ").replace("Z", ""),
              "author": r.author, "message": r.message, "sectors": r.sectors, "source": r.source_name,
+             "notional": "yes" if r.notional else "",
              "gap km² (land)": round(r.summary.get("domains", {}).get("land", {}).get("gap_km2", 0), 1),
              "current": "◀ current" if r.id == cur else "",
              "view": f"[map](/?revision={r.id})"} for r in reversed(revs)]
     opts = [{"label": f"revision {r.id} — {r.message}", "value": r.id} for r in reversed(revs)]
+    return rows, opts, cur
+
+
+def layout(state: AppState):
+    rows, opts, cur = _rows(state)
+    first = opts[-1]["value"]
     return html.Div([
         html.H2("Plan revisions"),
+        dcc.Interval(id="history-poll", interval=REFRESH_MS),
         dash_table.DataTable(id="history-table", data=rows, columns=[
             {"name": c, "id": c, **({"presentation": "markdown"} if c == "view" else {})} for c in rows[0]],
             style_cell={"textAlign": "left", "fontSize": "12.5px", "whiteSpace": "normal", "height": "auto"},
-            style_header={"fontWeight": "600"}, sort_action="native", page_action="none", markdown_options={"link_target": "_self"}),
+            style_header={"fontWeight": "600"}, sort_action="native", page_action="native", page_size=50,
+            markdown_options={"link_target": "_self"}),
         html.H3("Compare two revisions"),
-        html.Div([dcc.Dropdown(id="compare-a", options=opts, value=revs[0].id, clearable=False),
+        html.Div([dcc.Dropdown(id="compare-a", options=opts, value=first, clearable=False),
                   dcc.Dropdown(id="compare-b", options=opts, value=cur, clearable=False)], className="compare-row"),
         html.Div(id="compare-result"),
         html.H3("Roll back"),
@@ -40,17 +53,29 @@ def layout(state: AppState):
 
 
 def register(app: dash.Dash, state: AppState) -> None:
-    from .upload_page import _changes_list, _effect_table
-
     @app.callback(Output("compare-result", "children"), Input("compare-a", "value"), Input("compare-b", "value"))
+    @guarded(0, 1)
     def compare(a, b):
         if a is None or b is None:
             return ""
-        d = state.store.diff(int(a), int(b))
-        return html.Div([_effect_table(d.get("coverage", {})), _changes_list(d)])
+        d = workflow.diff(state.store, int(a), int(b))
+        return html.Div([effect_table(d.get("coverage", {})), changes_list(d)])
+
+    @app.callback(Output("history-table", "data"), Output("compare-a", "options"), Output("compare-b", "options"),
+                  Output("rollback-target", "options"), Output("compare-b", "value"),
+                  Input("history-poll", "n_intervals"), Input("rollback-status", "children"),
+                  State("history-table", "data"), State("compare-b", "value"), prevent_initial_call=True)
+    def refresh(_n, _status, shown, b):
+        """Show revisions committed since the page was drawn (here or by anyone else), without a reload."""
+        rows, opts, cur = _rows(state)
+        if shown and rows and shown[0] == rows[0] and len(shown) == len(rows):
+            return (dash.no_update,) * 5
+        shown_cur = next((r["revision"] for r in (shown or []) if r.get("current")), None)
+        return rows, opts, opts, opts, cur if b == shown_cur else b
 
     @app.callback(Output("rollback-status", "children"), Input("rollback-button", "n_clicks"),
                   State("rollback-target", "value"), State("rollback-message", "value"), prevent_initial_call=True)
+    @guarded(0, 1, "Roll back failed: ")
     def rollback(n, target, message):
         user = current_user()
         if not user.can("editor"):
@@ -58,9 +83,6 @@ def register(app: dash.Dash, state: AppState) -> None:
                              className="error")
         if target is None or not (message or "").strip():
             return html.Span("Choose a revision and say why.", className="error")
-        try:
-            info = state.store.rollback(int(target), author=user.name, message=message.strip())
-        except (ConflictError, CoverageError) as exc:
-            return html.Span(exc.message, className="error")
+        info = workflow.rollback(state.store, int(target), author=user.name, message=message.strip())
         return html.Div([html.B(f"Committed revision {info.id}"), f" with the content of revision {target}. ",
                          dcc.Link("View it on the map", href=f"/?revision={info.id}")], className="ok")

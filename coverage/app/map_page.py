@@ -201,7 +201,7 @@ def register_export(app: dash.Dash, state: AppState) -> None:
     from pathlib import Path
 
     from ..errors import CoverageError
-    from ..export import Snapshot, briefing_pack, export_data, export_snapshot
+    from ..export import run_export
     from ..figures import view_bounds
 
     @app.callback(Output("map-view", "data"), Input("map", "relayoutData"), State("map-view", "data"),
@@ -243,18 +243,11 @@ def register_export(app: dash.Dash, state: AppState) -> None:
             bounds = view_bounds(view, max(w, 500), max(int(viewport[1]) - 215, 440) if viewport else 650)
         stamp = f"revision{rev.id}-{domain}"
         tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
+        names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}"}
         try:
-            if fmt == "pack":
-                path = briefing_pack(plan, analysis, rev, tmp / f"briefing-{stamp}.pdf", lang=lang)
-            elif fmt == "data":
-                import shutil
-
-                export_data(analysis, tmp / "data")
-                path = Path(shutil.make_archive(str(tmp / f"coverage-data-revision{rev.id}"), "zip", tmp / "data"))
-            else:
-                size = "a4" if fmt == "pdf" else "slide"
-                snap = Snapshot(plan, analysis, rev, view, bounds=bounds, title=title or None)
-                path = export_snapshot(snap, fmt, tmp / f"coverage-{stamp}.{fmt}", size=size)
+            path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
+                              bounds=bounds, title=title or None, size="a4" if fmt == "pdf" else "slide",
+                              zip_data=True)
         except CoverageError as exc:
             return dash.no_update, html.Span(f"Export failed: {exc.message}", className="error")
         return dcc.send_file(str(path)), f"Exported {path.name} (revision {rev.id})"

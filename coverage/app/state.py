@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from ..analysis import Analysis, analyze
+from .. import workflow
 from ..plan import Plan
-from ..store import Store
 
 
 class AppState:
-    def __init__(self, store: Store, cache_size: int = 32):
+    def __init__(self, store, cache_size: int = 32):
         self.store = store
         self._plan = lru_cache(maxsize=8)(self._load_plan)
         self._analysis = lru_cache(maxsize=cache_size)(self._analyze)
@@ -20,12 +19,11 @@ class AppState:
     def _load_plan(self, rev_id: int) -> Plan:
         return self.store.load(rev_id)
 
-    def _analyze(self, rev_id: int, withdrawn: tuple) -> Analysis:
-        plan = self._plan(rev_id).without(withdrawn)
-        return analyze(plan.sectors, plan.full_extents(), plan.contingents)
+    def _analyze(self, rev_id: int, withdrawn: tuple):
+        return workflow.analyze_plan(self._plan(rev_id).without(withdrawn))
 
     def plan(self, rev_id: int, withdrawn: tuple = ()) -> Plan:
         return self._plan(rev_id).without(withdrawn)
 
-    def analysis(self, rev_id: int, withdrawn: tuple = ()) -> Analysis:
+    def analysis(self, rev_id: int, withdrawn: tuple = ()):
         return self._analysis(rev_id, tuple(sorted(withdrawn)))

@@ -1,69 +1,38 @@
-"""Uploading a revised sector file: validate, preview the change against the current revision, commit."""
+"""Uploading a plan change: a sector file, a contingents registry and/or an extents file, with a scope.
+
+Everything goes through :mod:`ua_coverage.workflow`: the page validates, previews exactly what the commit
+will do (what each scope would remove, the changes by sector, registry and extent, the coverage effect),
+and commits. Pending previews live in the plan store, so any app worker can commit what another previewed.
+"""
 from __future__ import annotations
 
 import base64
 import html as _html
-import secrets
 
 import dash
 from dash import Input, Output, State, dash_table, dcc, html
 
+from .. import workflow
 from ..errors import ConflictError, CoverageError
 from ..settings import MB, Limits
 from .auth import current_user
+from .components import changes_list, effect_table, guarded, problems_table
 from .state import AppState
 
 FORMATS_TEXT = "GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf or CSV with a WKT column"
+SCOPE_OPTIONS = [
+    {"label": " Layers — replace every sector of the layers the file holds, keep the other layers (safest)",
+     "value": "layers"},
+    {"label": " Sectors — add or replace sectors by sector_id, keep all others", "value": "sectors"},
+    {"label": " Whole plan — the file is the whole plan; every sector not in it is removed", "value": "all"},
+]
+OPTION_CHOICES = [{"label": " repair invalid geometry automatically (reported as warnings)", "value": "repair"},
+                  {"label": " mark this revision as NOTIONAL (illustrative) data", "value": "notional"}]
 
 
-class Pending:
-    """Accepted uploads waiting for commit or discard, by token.
-
-    Kept as files in ``DATA_DIR/pending`` (written by this app only, never under the client's name) so that
-    any worker of a multi-worker deployment can commit what another one previewed. Items expire after an hour.
-    """
-
-    TTL_S = 3600
-
-    def __init__(self, directory):
-        from pathlib import Path
-
-        self.dir = Path(directory) / "pending"
-        self.dir.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, token: str):
-        if not token or not all(c.isalnum() or c in "-_" for c in token):
-            return None
-        return self.dir / f"{token}.pkl"
-
-    def put(self, item: dict) -> str:
-        import os
-        import pickle
-        import time
-
-        for old in self.dir.glob("*.pkl"):  # expire abandoned previews
-            if time.time() - old.stat().st_mtime > self.TTL_S:
-                old.unlink(missing_ok=True)
-        token = secrets.token_urlsafe(16)
-        tmp = self.dir / f".{token}.tmp"
-        with open(tmp, "wb") as fh:
-            pickle.dump(item, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, self._path(token))
-        return token
-
-    def get(self, token: str | None) -> dict | None:
-        import pickle
-
-        p = self._path(token or "")
-        if p is None or not p.exists():
-            return None
-        with open(p, "rb") as fh:
-            return pickle.load(fh)  # our own file, written by put()
-
-    def drop(self, token: str | None) -> None:
-        p = self._path(token or "")
-        if p is not None:
-            p.unlink(missing_ok=True)
+def _dropzone(zone_id: str, text: str, max_bytes: int):
+    return html.Div(dcc.Upload(id=zone_id, max_size=max_bytes, multiple=False, className="dropzone", children=html.Div(
+        [text, html.A("choose a file", href="#", className="pick")])), **{"data-max-bytes": str(max_bytes)})
 
 
 def layout(state: AppState, limits: Limits):
@@ -71,124 +40,179 @@ def layout(state: AppState, limits: Limits):
     user = current_user()
     max_bytes = int(limits.max_file_mb * MB)
     return html.Div([
-        html.H2("Upload a revised sector file"),
-        html.P([f"Accepted: {FORMATS_TEXT}; at most {limits.max_file_mb:g} MB and "
-                f"{limits.max_features:,} features. It is checked against ",
+        html.H2("Upload a plan change"),
+        html.P([f"A sector file ({FORMATS_TEXT}; at most {limits.max_file_mb:g} MB and {limits.max_features:,} "
+                "features), a contingents registry (CSV: code, name, colour, notes), an extents file (polygons with a "
+                "'domain' field), or any of them together — they become one revision. Everything is checked against ",
                 html.B(f"revision {cur.id}"), f" ({_html.escape(cur.message)}), the current plan. "
                 "Nothing changes until you commit."]),
         html.P(f"Signed in as {user.name}: " + ("you may commit." if user.can("editor") else
                                                 "you may validate and preview, but committing needs the editor role."),
                className="hint"),
-        html.Div(dcc.Upload(id="upload", max_size=max_bytes, multiple=False, className="dropzone", children=html.Div(
-            ["Drag and drop a file here, or ", html.A("choose a file", href="#", className="pick")])),
-            **{"data-max-bytes": str(max_bytes)}),
+        html.Div([
+            html.Div([html.H3("Sector file"), _dropzone("upload", "Drag and drop a sector file here, or ", max_bytes)]),
+            html.Div([html.H3("Contingents registry (optional)"),
+                      _dropzone("upload-contingents", "Drag and drop a registry CSV here, or ", max_bytes)]),
+            html.Div([html.H3("Extents (optional)"),
+                      _dropzone("upload-extents", "Drag and drop an extents file here, or ", max_bytes)]),
+        ], className="upload-grid"),
+        html.Div(id="upload-files", className="hint"),
+        html.Fieldset([html.Legend("What the sector file replaces"),
+                       dcc.RadioItems(id="upload-scope", options=SCOPE_OPTIONS, value=workflow.DEFAULT_SCOPE,
+                                      className="radio")], className="upload-fieldset"),
+        dcc.Checklist(id="upload-options", options=OPTION_CHOICES, value=[], className="checks"),
         html.P(id="upload-size-message", hidden=True, className="error", role="alert"),
         dcc.Loading(html.Div(id="upload-report", role="status"), type="default"),
+        html.Div(id="registry-fix", hidden=True, className="registry-fix", children=[
+            html.P("Add these nations to the contingents registry in the same revision (edit the names and "
+                   "colours), then check again:"),
+            dash_table.DataTable(id="registry-additions", editable=True, data=[], columns=[
+                {"name": c, "id": c} for c in ("code", "name", "colour", "notes")],
+                style_cell={"textAlign": "left", "fontSize": "12.5px"}),
+            html.Button("Add to the registry and check again", id="registry-add-button", n_clicks=0,
+                        className="commit-button"),
+        ]),
         dcc.Store(id="pending"),
         html.Div(id="preview", hidden=True, children=[
             html.H3("Preview of the change"),
             html.Div(id="preview-summary"),
+            html.Div(id="preview-scope"),
             dcc.Graph(id="change-map", style={"height": "520px"}, config={"displaylogo": False, "scrollZoom": True}),
             html.Div(id="preview-effect"),
-            html.Div([
+            html.Div(id="commit-row", className="commit-row", children=[
                 dcc.Input(id="commit-message", placeholder="What does this revision change? (required)",
                           className="commit-message", maxLength=300),
                 html.Button("Commit as a new revision", id="commit-button", n_clicks=0, className="commit-button"),
                 html.Button("Discard", id="discard-button", n_clicks=0, className="discard-button"),
-            ], className="commit-row"),
+            ]),
             dcc.Loading(html.Div(id="commit-status", role="status"), type="dot"),
         ]),
     ], className="page-narrow")
 
 
-def _report_rejected(name: str, problems, cur_id: int) -> list:
-    rows = [{"feature": "" if p.feature is None else p.feature, "sector": p.sector_id or "", "field": p.field or "",
-             "rule": p.rule, "problem": p.message} for p in problems[:500]]
-    return [html.Div([html.B(f"REJECTED: {name}"),
-                      f" has {len(problems)} problem(s). Nothing was changed; revision {cur_id} is still current. "
-                      "Fix the file and upload it again."], className="reject"),
-            dash_table.DataTable(id="problems-table", data=rows, columns=[
-                {"name": c, "id": c} for c in ("feature", "sector", "field", "rule", "problem")],
-                style_cell={"textAlign": "left", "whiteSpace": "normal", "height": "auto", "fontSize": "12px"},
-                style_header={"fontWeight": "600"}, page_action="none", sort_action="native")]
+def _decode(contents):
+    if not contents:
+        return None
+    try:
+        return base64.b64decode(contents.split(",", 1)[1], validate=False)
+    except (IndexError, ValueError):
+        raise CoverageError("an upload was damaged in transit; choose the file again", rule="format-damaged") from None
 
 
-def _effect_table(effect: dict) -> html.Table:
-    head = html.Tr([html.Th(x) for x in ("layer", "gap km² before", "after", "change", "overlap km² before",
-                                         "after", "change")])
-    rows = [html.Tr([html.Td(layer)] + [html.Td(f"{v[k][w]:+,.1f}" if w == "change" else f"{v[k][w]:,.1f}")
-                                         for k in ("gap_km2", "overlap_km2") for w in ("before", "after", "change")])
-            for layer, v in effect.items()]
-    return html.Table([html.Thead(head), html.Tbody(rows)], className="effect", id="effect-table")
+def _registry_csv(base, additions: list[dict]) -> bytes:
+    """The base registry with the editor's additions, as the CSV a registry upload would be."""
+    import pandas as pd
+
+    rows = [{"code": str(r.get("code") or "").strip().upper(), "name": str(r.get("name") or "").strip(),
+             "colour": str(r.get("colour") or "").strip(), "notes": str(r.get("notes") or "").strip()}
+            for r in additions]
+    return pd.concat([base, pd.DataFrame(rows)], ignore_index=True).to_csv(index=False).encode("utf-8")
 
 
-def _changes_list(d: dict) -> html.Ul:
-    items = [html.Li(f"added {a['sector_id']} {a['name']} ({a['layer']}, {a['area_km2']:,.0f} km²)", className="added")
-             for a in d["added"]]
-    items += [html.Li(f"removed {r['sector_id']} {r['name']} ({r['layer']})", className="removed") for r in d["removed"]]
-    items += [html.Li(f"reshaped {r['sector_id']}: +{r['gained_km2']:,.1f} km², −{r['lost_km2']:,.1f} km²",
-                      className="reshaped") for r in d["reshaped"]]
-    items += [html.Li(f"re-assigned {r['sector_id']}: {';'.join(r['from']) or 'unassigned'} → "
-                      f"{';'.join(r['to']) or 'unassigned'}", className="reassigned") for r in d["reassigned"]]
-    items += [html.Li(f"attributes of {r['sector_id']}: " + ", ".join(
-        f"{k} {v['from']!r} → {v['to']!r}" for k, v in r["changes"].items()), className="attrs") for r in d["attributes"]]
-    return html.Ul(items or [html.Li("no change: the file equals the current revision")], id="change-list",
-                   className="changes")
+def _rejected(names: str, prop, cur_id: int, user) -> list:
+    out = [html.Div([html.B(f"REJECTED: {names}"),
+                     f" — {len(prop.problems)} problem(s). Nothing was changed; revision {cur_id} is still current. "
+                     "Fix the file and upload it again."], className="reject"),
+           problems_table(prop.problems)]
+    if prop.unknown_codes:
+        out.insert(1, html.P(
+            f"{', '.join(prop.unknown_codes)} {'is' if len(prop.unknown_codes) == 1 else 'are'} not in the registry. "
+            + ("Add them below, or upload a contingents registry that lists them, in the same revision."
+               if user.can("editor") else "An editor can add them to the registry in the same revision."),
+            className="hint"))
+    return out
 
 
-def _preview(state: AppState, item: dict):
-    """Diff, change map and coverage effect of a pending upload against its base revision."""
-    from ..analysis import analyze
+def _scope_table(prop) -> html.Div:
+    if prop.inputs.sectors is None:
+        return html.Div()
+    chosen = prop.inputs.scope
+    rows = []
+    for opt in SCOPE_OPTIONS:
+        ids = prop.removed_by_scope.get(opt["value"], [])
+        rows.append(html.Tr([html.Td(opt["value"] + (" (chosen)" if opt["value"] == chosen else "")),
+                             html.Td(f"{len(ids)} removed: " + ", ".join(ids[:30]) + (" …" if len(ids) > 30 else "")
+                                     if ids else "removes nothing")],
+                            className="chosen" if opt["value"] == chosen else ""))
+    return html.Div([html.H4("What each scope would remove"),
+                     html.Table([html.Tbody(rows)], className="effect scope-table", id="scope-table")])
+
+
+def _preview(state: AppState, prop):
     from ..figures import change_figure
-    from ..store.diff import coverage_effect_of, diff_plans
 
-    base_plan = state.plan(item["base"])
-    base_an = state.analysis(item["base"])
-    new_an = analyze(item["plan"].sectors, item["plan"].full_extents(), item["plan"].contingents)
-    d = diff_plans(base_plan, item["plan"])
-    effect = coverage_effect_of(base_an.domains, new_an.domains)
-    summary = html.P([html.B(f"ACCEPTED: {item['name']}"), f" ({item['format']}, {len(item['plan'].sectors)} sectors)"
-                      f" — compared with revision {item['base']}."] +
-                     [html.Br(), *(html.Span(f"warning: {w}", className="warn") for w in item["warnings"][:5])])
-    return summary, change_figure(base_plan, item["plan"], d), html.Div([
-        html.H4("Coverage effect (before → after)"), _effect_table(effect),
-        html.H4("Changes by sector"), _changes_list(d)])
+    base_plan = state.plan(prop.base)
+    inp = prop.inputs
+    head = [html.B(f"ACCEPTED: {inp.source_name}"),
+            f" ({inp.source_format}, {len(prop.plan.sectors)} sectors in the new plan, scope {inp.scope}) — compared "
+            f"with revision {prop.base}."]
+    if not prop.changed:
+        head += [html.Br(), html.B("No change: this equals the current revision; there is nothing to commit.",
+                                   id="no-change")]
+    head += [html.Br(), html.Span("The new revision will be marked NOTIONAL." if prop.plan.notional else
+                                  "The new revision will not be marked notional.", className="hint")]
+    head += [x for n in prop.registry_notes for x in (html.Br(), html.Span(f"registry: {n}", className="warn"))]
+    head += [x for w in prop.warnings[:5] for x in (html.Br(), html.Span(f"warning: {w.text('web')}", className="warn"))]
+    return (html.P(head), _scope_table(prop), change_figure(base_plan, prop.plan, prop.diff),
+            html.Div([html.H4("Coverage effect (before → after)"), effect_table(prop.diff.get("coverage", {})),
+                      html.H4("Changes"), changes_list(prop.diff)]))
 
 
 def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
-    from ..ingest import read_sectors
-    from ..plan import Plan
-
-    pending = Pending(state.store.data_dir)
+    store = state.store
 
     @app.callback(
         Output("upload-report", "children"), Output("pending", "data"), Output("preview", "hidden"),
         Output("preview-summary", "children"), Output("change-map", "figure"), Output("preview-effect", "children"),
-        Output("commit-status", "children", allow_duplicate=True),
-        Input("upload", "contents"), State("upload", "filename"), State("pending", "data"),
+        Output("commit-status", "children", allow_duplicate=True), Output("preview-scope", "children"),
+        Output("commit-row", "hidden"), Output("registry-fix", "hidden"), Output("registry-additions", "data"),
+        Output("upload-files", "children"),
+        Input("upload", "contents"), Input("upload-contingents", "contents"), Input("upload-extents", "contents"),
+        Input("upload-scope", "value"), Input("upload-options", "value"), Input("registry-add-button", "n_clicks"),
+        State("upload", "filename"), State("pending", "data"), State("upload-contingents", "filename"),
+        State("upload-extents", "filename"), State("registry-additions", "data"),
         prevent_initial_call=True,
     )
-    def on_upload(contents, filename, old):
-        pending.drop((old or {}).get("token"))
-        cur = state.store.current()
-        none = (dash.no_update,) * 3
-        if not contents:
-            return "", None, True, *none, ""
-        try:
-            data = base64.b64decode(contents.split(",", 1)[1], validate=False)
-        except (IndexError, ValueError):
-            return html.Div("The upload was damaged in transit; try again.", className="reject"), None, True, *none, ""
-        name = str(filename or "the file")
-        base_plan = state.plan(cur.id)
-        res = read_sectors(data, registry=base_plan.registry(), strict=True, limits=limits)
-        if res.problems:
-            return _report_rejected(name, res.problems, cur.id), None, True, *none, ""
-        plan = Plan(res.sectors, base_plan.contingents, base_plan.extents, base_plan.notional)
-        item = {"plan": plan, "base": cur.id, "name": name, "format": res.format,
-                "warnings": [str(w) for w in res.warnings]}
-        token = pending.put(item)
-        summary, fig, effect = _preview(state, item)
-        return "", {"token": token, "base": cur.id}, False, summary, fig, effect, ""
+    @guarded(0, 12, "Could not check the upload: ")
+    def on_input(contents, reg_contents, ext_contents, scope, options, add_clicks, filename, old, reg_name,
+                 ext_name, additions):
+        workflow.drop_pending(store, (old or {}).get("token"))
+        user = current_user()
+        cur = store.current()
+        hide = (True, dash.no_update, dash.no_update, dash.no_update, "", html.Div(), True, True, [])
+        sectors, registry, extents = _decode(contents), _decode(reg_contents), _decode(ext_contents)
+        files = [f"sector file: {filename}" if sectors else "", f"registry: {reg_name}" if registry else "",
+                 f"extents: {ext_name}" if extents else ""]
+        files = " · ".join(f for f in files if f)
+        if sectors is None and registry is None and extents is None:
+            return "", None, *hide, files
+        if (registry is not None or extents is not None) and not user.can("editor"):
+            return (html.Div(f"{user.name} may not change the contingents registry or the extents: the editor role "
+                             "is needed. Nothing was changed.", className="reject"), None, *hide, files)
+        triggered = dash.callback_context.triggered_id
+        if triggered == "registry-add-button" and additions:
+            base_reg = workflow.read_registry(registry) if registry is not None else state.plan(cur.id).contingents
+            registry = _registry_csv(base_reg, additions)
+        opts = set(options or [])
+        prop = workflow.propose(store, sectors=sectors, contingents=registry, extents=extents,
+                                scope=scope or workflow.DEFAULT_SCOPE, notional="notional" in opts,
+                                repair="repair" in opts, limits=limits, sectors_name=str(filename or "the file"))
+        if not prop.accepted:
+            fix_rows, show_fix = [], True
+            if prop.unknown_codes and user.can("editor"):
+                from ..colours import suggest
+
+                base_reg = state.plan(cur.id).contingents
+                colours = suggest(list(base_reg["colour"]), len(prop.unknown_codes))
+                fix_rows = [{"code": c, "name": c, "colour": col, "notes": ""}
+                            for c, col in zip(prop.unknown_codes, colours)]
+                show_fix = False
+            return (_rejected(files or "the upload", prop, cur.id, user), None, True, dash.no_update,
+                    dash.no_update, dash.no_update, "", html.Div(), True, show_fix, fix_rows, files)
+        token = workflow.keep_pending(store, prop, owner=user.name)
+        summary, scope_div, fig, effect = _preview(state, prop)
+        return ("", {"token": token, "base": prop.base, "changed": prop.changed}, False, summary, fig, effect, "",
+                scope_div, not prop.changed, True, [], files)
 
     @app.callback(
         Output("commit-status", "children"), Output("pending", "data", allow_duplicate=True),
@@ -197,34 +221,37 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
         Input("commit-button", "n_clicks"), State("pending", "data"), State("commit-message", "value"),
         prevent_initial_call=True,
     )
+    @guarded(0, 5, "Commit failed: ")
     def on_commit(n, pend, message):
         user = current_user()
         keep = (dash.no_update,) * 4
         if not user.can("editor"):
             return html.Span(f"{user.name} may not commit: the editor role is needed. Nothing was changed.",
                              className="error"), *keep
-        item = pending.get((pend or {}).get("token"))
-        if item is None:
-            return html.Span("There is no accepted upload to commit; upload the file again.", className="error"), *keep
+        prop = workflow.pending(store, (pend or {}).get("token"))
+        if prop is None:
+            return html.Span("There is no accepted upload to commit (it may have expired); upload the file again.",
+                             className="error"), *keep
         if not (message or "").strip():
             return html.Span("Write a message saying what this revision changes.", className="error"), *keep
+        if not prop.changed:
+            return html.Span(f"No change: revision {prop.base} stays current; nothing was committed."), *keep
         try:
-            info = state.store.commit(item["plan"], base=item["base"], author=user.name, message=message.strip(),
-                                      source_name=item["name"], source_format=item["format"])
+            info = workflow.commit(store, prop, message=message.strip(), author=user.name)
         except ConflictError as exc:
-            cur = state.store.current()
-            item["base"] = cur.id  # refresh the preview against the plan as it is now
-            token = pending.put(item)
-            pending.drop(pend["token"])
-            summary, fig, effect = _preview(state, item)
-            return (html.Div([html.B("CONFLICT: "), exc.message, f" The preview below now compares your file with "
-                              f"revision {cur.id}; review it and commit again."], className="reject"),
-                    {"token": token, "base": cur.id}, summary, fig, effect)
-        except CoverageError as exc:
-            return html.Span(f"Commit failed: {exc.message}", className="error"), *keep
-        pending.drop(pend["token"])
-        if info.id == item["base"]:
-            return html.Span(f"No change: the file equals revision {info.id}; nothing was committed."), None, *keep[:3]
+            fresh = workflow.refresh(store, prop)
+            workflow.drop_pending(store, pend["token"])
+            if not fresh.accepted:
+                return (html.Div([html.B("CONFLICT: "), exc.message, " Against the new current revision your files "
+                                  "no longer pass: " + "; ".join(p.text("web") for p in fresh.problems[:5])],
+                                 className="reject"), None, *keep[:3])
+            token = workflow.keep_pending(store, fresh, owner=user.name)
+            summary, _, fig, effect = _preview(state, fresh)
+            return (html.Div([html.B("CONFLICT: "), exc.message, f" The preview below has been refreshed: it now "
+                              f"compares your files with revision {fresh.base}. Review it and commit again."],
+                             className="reject"),
+                    {"token": token, "base": fresh.base, "changed": fresh.changed}, summary, fig, effect)
+        workflow.drop_pending(store, pend["token"])
         return (html.Div([html.B(f"Committed revision {info.id}"), f" by {info.author} at {info.time}: {info.message}. ",
                           dcc.Link("View it on the map", href=f"/?revision={info.id}")], className="ok"),
                 None, *keep[:3])
@@ -233,5 +260,5 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
                   Output("commit-status", "children", allow_duplicate=True),
                   Input("discard-button", "n_clicks"), State("pending", "data"), prevent_initial_call=True)
     def on_discard(n, pend):
-        pending.drop((pend or {}).get("token"))
+        workflow.drop_pending(store, (pend or {}).get("token"))
         return True, None, "Discarded; nothing was changed."

@@ -4,8 +4,11 @@ A revision is an immutable, complete plan with its metadata; "current" is a poin
 same transaction that adds a revision. Nothing is overwritten in place; rollback adds a revision.
 
 Where the store lives: ``--data-dir DIR``, else ``$UA_COVERAGE_DATA_DIR``, else the per-user default
-``$XDG_DATA_HOME/ua-coverage`` (``~/.local/share/ua-coverage``). It is created on first use and
-seeded with the NOTIONAL sample plan as revision 1.
+``$XDG_DATA_HOME/ua-coverage`` (``~/.local/share/ua-coverage``). It is created on first use; the
+workflow (:func:`ua_coverage.workflow.open_store`) seeds an empty store with the NOTIONAL sample plan.
+
+The store stores what it is given: it never reads files and never runs the engine. A revision's
+coverage summary is computed by the caller and handed to :meth:`Store.commit`.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import StoreError
 from ..plan import Plan
 
 
@@ -31,11 +35,12 @@ class RevisionInfo:
     source_name: str = ""
     source_format: str = ""
     summary: dict = field(default_factory=dict, compare=False)
+    notional: bool = False
 
     def as_dict(self) -> dict:
         return {"id": self.id, "parent": self.parent, "author": self.author, "time": self.time,
                 "message": self.message, "sectors": self.sectors, "hash": self.hash,
-                "source_name": self.source_name, "source_format": self.source_format}
+                "source_name": self.source_name, "source_format": self.source_format, "notional": self.notional}
 
 
 class Store(ABC):
@@ -55,29 +60,48 @@ class Store(ABC):
 
     @abstractmethod
     def commit(self, plan: Plan, *, base: int, author: str, message: str, source_name: str = "",
-               source_format: str = "") -> RevisionInfo:
+               source_format: str = "", summary: dict | None = None) -> RevisionInfo:
         """Add a revision based on ``base`` and make it current, atomically.
 
-        Raises :class:`~coverage.errors.ConflictError` if ``base`` is no longer current. Retrying the
-        same content on the same base returns the revision the first attempt made.
+        ``summary`` is the revision's coverage summary as the caller computed it (stored as given).
+        Raises :class:`~ua_coverage.errors.ConflictError` if ``base`` is no longer current. Retrying the
+        same content on the same base returns the revision the first attempt made; content equal to the
+        current revision's makes no new revision (the current one is returned).
         """
 
     @abstractmethod
     def audit(self) -> list[dict]: ...
 
+    def is_empty(self) -> bool:
+        """True when no revision has been committed yet."""
+        try:
+            self.current()
+        except StoreError:
+            return True
+        return False
+
     def rollback(self, rev_id: int, *, author: str, message: str, base: int | None = None) -> RevisionInfo:
-        """A new revision whose content equals revision ``rev_id``."""
+        """A new revision whose content (and so whose coverage summary) equals revision ``rev_id``."""
         plan = self.load(rev_id)
         old = self.revision(rev_id)
         base = self.current().id if base is None else base
-        return self.commit(plan, base=base, author=author, message=message,
+        return self.commit(plan, base=base, author=author, message=message, summary=old.summary,
                            source_name=f"rollback to revision {rev_id}", source_format=old.source_format)
 
-    def diff(self, a: int, b: int) -> dict:
-        """Differences from revision ``a`` to ``b`` by ``sector_id`` and their effect on coverage."""
-        from .diff import diff_plans
+    # -- pending proposals: previews waiting for commit or discard, shared by every app worker ------------
+    PENDING_TTL_S = 3600
 
-        return diff_plans(self.load(a), self.load(b), self.revision(a), self.revision(b))
+    @abstractmethod
+    def put_pending(self, token: str, data: bytes, *, owner: str = "") -> None:
+        """Keep an opaque pending proposal under ``token`` (expired ones are dropped on the way)."""
+
+    @abstractmethod
+    def get_pending(self, token: str) -> bytes | None:
+        """The pending proposal under ``token``, or ``None`` if it is unknown or expired."""
+
+    @abstractmethod
+    def drop_pending(self, token: str) -> None:
+        """Forget a pending proposal (committed or discarded)."""
 
 
 def default_data_dir() -> Path:
@@ -93,8 +117,11 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
     return Path(env) if env else default_data_dir()
 
 
-def open_store(data_dir: str | os.PathLike | None = None, *, url: str | None = None, seed: bool = True) -> Store:
-    """Open (creating, migrating and seeding if needed) the plan store.
+def open_store(data_dir: str | os.PathLike | None = None, *, url: str | None = None, seed=None) -> Store:
+    """Open (creating and migrating if needed) the plan store.
+
+    ``seed``, if given, is called with the store when it holds no revision yet (the workflow seeds the
+    NOTIONAL sample plan this way: :func:`ua_coverage.workflow.open_store`).
 
     ``url`` (else ``$UA_COVERAGE_DATABASE_URL``) selects PostGIS (``postgresql://...``); otherwise the
     embedded SQLite store in the resolved data directory. The data directory is used either way for
@@ -104,8 +131,6 @@ def open_store(data_dir: str | os.PathLike | None = None, *, url: str | None = N
     directory = resolve_data_dir(data_dir)
     if url:
         if not url.startswith(("postgresql://", "postgres://")):
-            from ..errors import StoreError
-
             raise StoreError(f"unsupported database URL {url.split(':', 1)[0]}://...; use postgresql://")
         from .postgis import PostGISStore
 

@@ -34,15 +34,19 @@ _V1 = [
     "actor TEXT NOT NULL, action TEXT NOT NULL, revision BIGINT, detail TEXT NOT NULL DEFAULT '{}')",
 ]
 
+# version 2: pending proposals (upload previews waiting for commit), shared by every app worker
+_V2 = ["CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, "
+       "owner TEXT NOT NULL, data BYTEA NOT NULL)"]
+
 
 class PostGISStore(SQLStore):
     """Plan revisions in a PostgreSQL/PostGIS database."""
 
-    MIGRATIONS = [_V1]
+    MIGRATIONS = [_V1, _V2]
     GEOM_IN = "ST_GeomFromWKB(?, 4326)"
     GEOM_OUT = "ST_AsBinary(geom)"
 
-    def __init__(self, url: str, *, data_dir=None, seed: bool = True):
+    def __init__(self, url: str, *, data_dir=None, seed=None):
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query))
         self.schema = query.pop("schema", "ua_coverage")

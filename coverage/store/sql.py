@@ -33,15 +33,11 @@ class SQLStore(Store):
     GEOM_IN = "?"
     GEOM_OUT = "geom"
 
-    def _init_store(self, seed: bool) -> None:
+    def _init_store(self, seed) -> None:
         self._migrate()
-        if seed and self._current_id() is None:
-            from ..plan import sample_plan
-
+        if callable(seed) and self._current_id() is None:
             try:
-                self.commit(sample_plan(), base=0, author="ua-coverage",
-                            message="Seeded with the NOTIONAL sample plan", source_name="sample/sectors.geojson",
-                            source_format="GeoJSON")
+                seed(self)
             except ConflictError:
                 pass  # another process seeded it at the same moment
 
@@ -113,9 +109,9 @@ class SQLStore(Store):
     def _info(row) -> RevisionInfo:
         return RevisionInfo(id=row[0], parent=row[1], author=row[2], time=row[3], message=row[4], hash=row[5],
                             sectors=row[6], source_name=row[7], source_format=row[8],
-                            summary=json.loads(row[9] or "{}"))
+                            summary=json.loads(row[9] or "{}"), notional=bool(row[10]))
 
-    _COLS = "id, parent, author, time, message, hash, sectors, source_name, source_format, summary"
+    _COLS = "id, parent, author, time, message, hash, sectors, source_name, source_format, summary, notional"
 
     # -- reading --------------------------------------------------------------------------------
     def current(self) -> RevisionInfo:
@@ -128,7 +124,7 @@ class SQLStore(Store):
     def _revision(self, con, rev_id: int) -> RevisionInfo:
         row = con.execute(self._sql(f"SELECT {self._COLS} FROM revisions WHERE id = ?"), (int(rev_id),)).fetchone()
         if row is None:
-            raise RevisionNotFound(f"there is no revision {rev_id}; `ua-coverage history` lists them")
+            raise RevisionNotFound(f"there is no revision {rev_id}.")
         return self._info(row)
 
     def revision(self, rev_id: int) -> RevisionInfo:
@@ -171,17 +167,13 @@ class SQLStore(Store):
 
     # -- writing --------------------------------------------------------------------------------
     def commit(self, plan: Plan, *, base: int, author: str, message: str, source_name: str = "",
-               source_format: str = "", _in_transaction=None) -> RevisionInfo:
-        from ..analysis import analyze
-
+               source_format: str = "", summary: dict | None = None, _in_transaction=None) -> RevisionInfo:
         if not message.strip():
-            raise StoreError("a commit needs a message saying what changed (-m)")
+            raise StoreError("a commit needs a message saying what changed", rule="message-missing")
         if not author.strip():
-            raise StoreError("a commit needs an author (--author)")
+            raise StoreError("a commit needs an author", rule="author-missing")
         digest = content_hash(plan)
-        result = analyze(plan.sectors, plan.full_extents(), plan.contingents)
-        summary = {"domains": result.domains, "unassigned_sectors": result.unassigned_sectors,
-                   "unknown_contingents": result.unknown_contingents}
+        summary = summary or {}
         sector_rows = [(i, str(row["sector_id"]), json.dumps(sector_attrs(row), ensure_ascii=False, default=str),
                         shapely.to_wkb(geom, output_dimension=2))
                        for i, ((_, row), geom) in enumerate(zip(plan.sectors.iterrows(), plan.sectors.geometry))]
@@ -197,8 +189,7 @@ class SQLStore(Store):
                 return self._info(same)
             if cur is not None and cur != base:
                 raise ConflictError(f"the plan moved on: your change was based on revision {base}, but revision "
-                                    f"{cur} is now current. Review revision {cur} and import again with "
-                                    f"--base {cur}.", base=base, current=cur)
+                                    f"{cur} is now current.", base=base, current=cur)
             if cur is None and base != 0:
                 raise ConflictError(f"the store is empty; commit with base 0, not {base}", base=base, current=None)
             if cur is not None:
@@ -233,3 +224,25 @@ class SQLStore(Store):
     def _executemany(self, con, sql: str, rows: list) -> None:
         if rows:
             con.cursor().executemany(self._sql(sql), rows)
+
+    # -- pending proposals ----------------------------------------------------------------------------
+    def put_pending(self, token: str, data: bytes, *, owner: str = "") -> None:
+        import time
+
+        now = time.time()
+        with self._tx() as con:
+            con.execute(self._sql("DELETE FROM pending WHERE created < ?"), (now - self.PENDING_TTL_S,))
+            con.execute(self._sql("INSERT INTO pending (token, created, owner, data) VALUES (?, ?, ?, ?)"),
+                        (token, now, owner, data))
+
+    def get_pending(self, token: str) -> bytes | None:
+        import time
+
+        with self._read() as con:
+            row = con.execute(self._sql("SELECT data FROM pending WHERE token = ? AND created >= ?"),
+                              (token, time.time() - self.PENDING_TTL_S)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def drop_pending(self, token: str) -> None:
+        with self._tx() as con:
+            con.execute(self._sql("DELETE FROM pending WHERE token = ?"), (token,))

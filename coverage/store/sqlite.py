@@ -25,13 +25,17 @@ _V1 = [
     "action TEXT NOT NULL, revision INTEGER, detail TEXT NOT NULL DEFAULT '{}')",
 ]
 
+# version 2: pending proposals (upload previews waiting for commit), shared by every app worker
+_V2 = ["CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, created REAL NOT NULL, owner TEXT NOT NULL, "
+       "data BLOB NOT NULL)"]
+
 
 class SQLiteStore(SQLStore):
     """Plan revisions in ``DATA_DIR/plan.sqlite``."""
 
-    MIGRATIONS = [_V1]
+    MIGRATIONS = [_V1, _V2]
 
-    def __init__(self, data_dir: Path, *, seed: bool = True):
+    def __init__(self, data_dir: Path, *, seed=None):
         self.data_dir = Path(data_dir)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True)

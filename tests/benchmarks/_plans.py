@@ -17,7 +17,7 @@ def make_plan(n: int, seed: int = 42, vertices: int = 150, clean: bool = False) 
     ``clean`` every sector uses one spacing, so shared borders have the same vertices (as a plan
     drawn with snapping has); the gaps and overlaps are the same.
     """
-    from coverage.domains import national_extents
+    from ua_coverage.domains import national_extents
 
     rng = np.random.default_rng(seed)
     air = national_extents().layers["air"]

@@ -19,7 +19,7 @@ import statistics
 import tempfile
 import time
 
-from coverage.app import create_app
+from ua_coverage.app import create_app
 
 
 def main() -> None:

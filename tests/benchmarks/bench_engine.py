@@ -38,9 +38,9 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _plans import make_plan  # noqa: E402
 
-from coverage.analysis import _ARRANGEMENTS, analyze, to_laea  # noqa: E402
-from coverage.domains import national_extents  # noqa: E402
-from coverage.ingest import load_sectors  # noqa: E402
+from ua_coverage.engine.analysis import _ARRANGEMENTS, analyze, to_laea  # noqa: E402
+from ua_coverage.domains import national_extents  # noqa: E402
+from ua_coverage.ingest import load_sectors  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -74,7 +74,7 @@ def baseline(sectors: gpd.GeoDataFrame, extents) -> dict:
 
 def workers_peak_mb() -> float:
     """Peak resident memory of the engine's worker processes (they are long-lived, so read /proc)."""
-    from coverage import _partition
+    from ua_coverage.engine import _partition
 
     total = 0.0
     for w in _partition._POOL or []:
@@ -95,7 +95,7 @@ def time_process(args: list[str]) -> float:
 
 def engine_only(path: str, repeat: int) -> None:
     """Time the engine in this (fresh) process on a read plan: the median of ``repeat`` runs."""
-    from coverage import _partition
+    from ua_coverage.engine import _partition
 
     sectors = load_sectors(path).sectors
     extents = national_extents()
@@ -149,10 +149,10 @@ def main() -> None:
                     got = result.domains[layer][k]
                     if abs(got - want) > max(1e-3 * max(want, 1.0), 0.05):
                         print(f"  DISAGREE {layer} {k}: engine {got:.3f} baseline {want:.3f}")
-        cli = float(np.median([time_process([sys.executable, "-m", "coverage", "analyze", str(path), "--json"])
+        cli = float(np.median([time_process([sys.executable, "-m", "ua_coverage", "analyze", str(path), "--json"])
                                for _ in range(args.repeat)]))
         floor_code = (
-            "import sys, pyogrio, shapely; from coverage.domains import national_extents;"
+            "import sys, pyogrio, shapely; from ua_coverage.domains import national_extents;"
             f"df = pyogrio.read_dataframe({str(path)!r});"
             "u = shapely.union_all(df.geometry.values);"
             "g = national_extents().layers['air'].difference(u)")

@@ -13,11 +13,11 @@ _sys.path.insert(0, str(_Path(__file__).resolve().parents[2]))  # this checkout,
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
-from coverage.analysis import analyze  # noqa: E402
-from coverage.export import Snapshot, briefing_pack, export_snapshot  # noqa: E402
-from coverage.figures import MapView  # noqa: E402
-from coverage.plan import sample_plan  # noqa: E402
-from coverage.store import RevisionInfo  # noqa: E402
+from ua_coverage.engine.analysis import analyze  # noqa: E402
+from ua_coverage.export import Snapshot, briefing_pack, export_snapshot  # noqa: E402
+from ua_coverage.figures import MapView  # noqa: E402
+from ua_coverage.workflow import sample_plan  # noqa: E402
+from ua_coverage.store import RevisionInfo  # noqa: E402
 
 
 def main() -> None:

@@ -3,7 +3,7 @@
     python tests/benchmarks/bench_ingest.py
 
 Builds a valid plan of 5,000 Voronoi-like sectors (~40 vertices each, all codes in the sample registry)
-in GeoJSON, GeoPackage and zipped Shapefile, and times `coverage.ingest.validate_file` (the full upload
+in GeoJSON, GeoPackage and zipped Shapefile, and times `ua_coverage.ingest.validate_file` (the full upload
 path: sniffing, the isolated GDAL worker, schema and geometry rules) and the `ua-coverage validate` process.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import shapely
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _plans import make_plan  # noqa: E402
 
-from coverage.ingest import validate_file  # noqa: E402
+from ua_coverage.ingest import validate_file  # noqa: E402
 
 
 def main() -> None:
@@ -54,7 +54,7 @@ def main() -> None:
         rep = validate_file(path)
         api = time.perf_counter() - t
         t = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "coverage", "validate", str(path)], stdout=subprocess.DEVNULL)
+        subprocess.run([sys.executable, "-m", "ua_coverage", "validate", str(path)], stdout=subprocess.DEVNULL)
         cli = time.perf_counter() - t
         print(f"{fmt:<16} {path.stat().st_size / 2**20:>6.1f} {api:>16.2f} {cli:>14.2f} {str(rep['accepted']):>9}"
               + ("" if rep["accepted"] else f"  {rep['problems'][:2]}"))

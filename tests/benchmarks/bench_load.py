@@ -2,7 +2,7 @@
 
     python tests/benchmarks/bench_load.py --database-url postgresql://user:pw@127.0.0.1/db [--planners 8]
 
-Starts `gunicorn coverage.app.wsgi:server` on 127.0.0.1 with 1 and then 4 workers (fresh schema each run),
+Starts `gunicorn ua_coverage.app.wsgi:server` on 127.0.0.1 with 1 and then 4 workers (fresh schema each run),
 runs N simulated planners (threads, each its own session with CSRF token) that load the page and toggle the
 domain for a bounded time, while an editor commits a revision every 2 s through the store. Prints p50/p95
 latency per request kind and errors, and checks that every commit is in the history (none lost) and that
@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
 
-from coverage.store import open_store  # noqa: E402
+from ua_coverage.store import open_store  # noqa: E402
 
 
 def free_port() -> int:
@@ -106,7 +106,7 @@ def run(workers: int, url: str | None, planners: int, seconds: float) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(["gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "180",
-                             "coverage.app.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                             "ua_coverage.app.wsgi:server"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         for _ in range(120):
             try:
@@ -130,7 +130,7 @@ def run(workers: int, url: str | None, planners: int, seconds: float) -> None:
             s.loc[s["sector_id"] == "L-07", "contingent"] = f"{code};LTU"
             s.loc[s["sector_id"] == "L-07", "contingents"] = [(code, "LTU")]
             s.loc[s["sector_id"] == "L-07", "notes"] = f"load test commit {commits}"
-            from coverage.plan import Plan
+            from ua_coverage.plan import Plan
 
             store.commit(Plan(s, base_plan.contingents, base_plan.extents, base_plan.notional),
                          base=store.current().id, author="editor", message=f"load commit {commits}")

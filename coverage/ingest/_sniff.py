@@ -12,8 +12,8 @@ import stat
 import zipfile
 from dataclasses import dataclass, field
 
-from .errors import FormatError, IngestError, LimitError, Problem
-from .settings import MB, Limits
+from ..errors import FormatError, IngestError, LimitError, Problem
+from ..settings import MB, Limits
 
 _XML_DANGER = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 _ARCHIVE_EXT = (".zip", ".kmz", ".gz", ".tgz", ".tar", ".7z", ".rar", ".bz2", ".xz")

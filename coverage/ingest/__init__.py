@@ -3,13 +3,13 @@
 This module is the only entry point for plan files. The pipeline:
 
 1. size limit checked on the file before it is read;
-2. :mod:`coverage._sniff` recognises the format from the bytes (never from the client's file name),
+2. :mod:`ua_coverage.ingest._sniff` recognises the format from the bytes (never from the client's file name),
    refuses XML DOCTYPEs and non-WGS84 GeoJSON ``crs`` members, and unpacks zip archives member by
    member with byte caps, under names we choose;
-3. :mod:`coverage._worker` opens the result with GDAL — in a separate process with a time and memory
+3. :mod:`ua_coverage.ingest._worker` opens the result with GDAL — in a separate process with a time and memory
    limit for uploads (``strict=True``), in-process for a trusted local file — checks the driver,
    layer, feature/field/vertex/text limits and the CRS, and reprojects to EPSG:4326;
-4. :func:`coverage.schema.normalise_sectors` and the geometry rules below check the content.
+4. :func:`ua_coverage.ingest.sectors.normalise_sectors` and the geometry rules below check the content.
 
 ``strict=True`` is what an upload must pass ("would this be accepted as a new revision?").
 ``strict=False`` (local analysis) applies no size limits and tolerates contingent codes unknown to
@@ -17,7 +17,7 @@ the registry; every other rule still applies.
 
 Examples
 --------
->>> from coverage import geodata
+>>> from ua_coverage import geodata
 >>> res = read_sectors(geodata.sample_sectors_path())
 >>> res.accepted, res.format, res.driver, len(res.sectors)
 (True, 'GeoJSON', 'GeoJSON', 19)
@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 
 from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
 from ._sniff import prepare
-from .errors import IngestError, LimitError, Problem, ValidationError
-from .settings import MB, Limits
+from ..errors import IngestError, LimitError, Problem, ValidationError
+from ..settings import MB, Limits
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -82,9 +82,8 @@ def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
     req = {"files": {k: base64.b64encode(v).decode("ascii") for k, v in prep.files.items()},
            "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits)}
     env = {**os.environ, **_gdal.ENV}
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
     try:
-        proc = subprocess.run([sys.executable, "-m", "coverage._worker"], input=json.dumps(req).encode(),
+        proc = subprocess.run([sys.executable, "-m", "ua_coverage.ingest._worker"], input=json.dumps(req).encode(),
                               capture_output=True, timeout=limits.parse_timeout_s, env=env)
     except subprocess.TimeoutExpired as exc:
         raise LimitError(f"reading the file took longer than {limits.parse_timeout_s:g} s; it is refused. "
@@ -120,9 +119,11 @@ def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, enc
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326)), fmt, raw["driver"], problems, warnings
 
 
-def read_layer(source, *, layer: str | None = None, limits: Limits | None = None) -> "gpd.GeoDataFrame":  # noqa: F821
-    """Read one polygon layer (e.g. an extents file) in EPSG:4326, leniently; raise on any problem."""
-    gdf, fmt, _, problems, _ = _read_frame(source, limits=limits or Limits.lenient(), isolate=False,
+def read_layer(source, *, layer: str | None = None, limits: Limits | None = None,
+               isolate: bool = False) -> "gpd.GeoDataFrame":  # noqa: F821
+    """Read one polygon layer (e.g. an extents file) in EPSG:4326 (leniently unless ``limits`` are given);
+    raise :class:`ValidationError` on any problem."""
+    gdf, fmt, _, problems, _ = _read_frame(source, limits=limits or Limits.lenient(), isolate=isolate,
                                            layer=layer, encoding=None)
     if problems:
         raise ValidationError(f"{_name(source)} cannot be used: {problems[0]}", rule=problems[0].rule,
@@ -181,7 +182,7 @@ def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False
     import numpy as np
     import shapely
 
-    from .schema import normalise_sectors
+    from .sectors import normalise_sectors
 
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -233,8 +234,8 @@ def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False
                                         feature=i, sector_id=sid))
                 g = fixed
             else:
-                problems.append(Problem("invalid-geometry", f"the polygon is invalid: {reason}. Fix it in your "
-                                        "GIS, or accept an automatic repair (--repair)", feature=i, sector_id=sid))
+                problems.append(Problem("invalid-geometry", f"the polygon is invalid: {reason}.", feature=i,
+                                        sector_id=sid))
                 continue
         geoms[i] = g
     if len(frame):
@@ -263,8 +264,8 @@ def validate_file(source, *, contingents=None, repair: bool = False, limits: Lim
     ``{"accepted", "format", "driver", "features", "problems": [...], "warnings": [...]}``; each
     problem is ``{"rule", "message", "feature", "sector_id", "field"}``.
     """
-    from . import geodata
-    from .schema import read_contingents
+    from .. import geodata
+    from .registry import read_contingents
 
     reg = read_contingents(contingents or geodata.sample_contingents_path())
     res = read_sectors(source, registry=set(reg["code"]), strict=True, repair=repair, limits=limits,

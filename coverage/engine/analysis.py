@@ -12,7 +12,7 @@ after densifying edges to 0.05°, so areas agree with ``pyproj.Geod.geometry_are
 
 Examples
 --------
->>> from coverage.analysis import analyze_sample
+>>> from ua_coverage.workflow import analyze_sample
 >>> result = analyze_sample()
 >>> sorted(result.domains)
 ['air', 'land', 'monitoring', 'sea']
@@ -32,44 +32,16 @@ from functools import cached_property, lru_cache
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
-from .domains import Extents
-from .errors import AnalysisError
-from .geodata import LAEA_UKRAINE
+from ..domains import Extents
+from ..errors import AnalysisError
 from ._partition import unique_ints
-from .schema import LAYERS
+from .geodesy import _transformers, area_km2, to_laea, to_wgs84  # noqa: F401  (re-exported)
+from ..schema import LAYERS
 
-DENSIFY_DEG = 0.05
 DEFAULT_MIN_AREA_KM2 = 0.01
 _INF = math.inf
-
-
-@lru_cache(maxsize=1)
-def _transformers():
-    fwd = pyproj.Transformer.from_crs(4326, LAEA_UKRAINE, always_xy=True)
-    inv = pyproj.Transformer.from_crs(LAEA_UKRAINE, 4326, always_xy=True)
-    return fwd, inv
-
-
-def to_laea(geoms):
-    """Densify (0.05°) and project lon/lat geometries to the equal-area working CRS."""
-    fwd, _ = _transformers()
-    geoms = shapely.segmentize(np.asarray(geoms, dtype=object), DENSIFY_DEG)
-    return shapely.transform(geoms, lambda xy: np.column_stack(fwd.transform(xy[:, 0], xy[:, 1])))
-
-
-def to_wgs84(geoms):
-    """Project working-CRS geometries back to lon/lat."""
-    _, inv = _transformers()
-    return shapely.transform(np.asarray(geoms, dtype=object),
-                             lambda xy: np.column_stack(inv.transform(xy[:, 0], xy[:, 1])))
-
-
-def area_km2(geoms_wgs84) -> np.ndarray:
-    """Ellipsoidal area in km² of lon/lat geometries."""
-    return shapely.area(to_laea(geoms_wgs84)) / 1e6
 
 
 @lru_cache(maxsize=8)
@@ -82,7 +54,7 @@ def _projected_extent(extents_key: str, layer: str, wkb: bytes):
 
 @lru_cache(maxsize=2)
 def _projected_oblasts(token: int):
-    from . import geodata
+    from .. import geodata
 
     ob = geodata.admin1()
     geoms = to_laea(ob.geometry.values)
@@ -118,8 +90,6 @@ class Analysis:
     _pieces: dict = field(repr=False, default_factory=dict)
     _air_bands: tuple | None = field(repr=False, default=None)
     _display_cache: dict = field(repr=False, default_factory=dict)
-    #: memo for figure code (display geometry per layer); lives and dies with this analysis
-    cache: dict = field(repr=False, default_factory=dict)
 
     def to_dict(self) -> dict:
         """The stable JSON shape documented in the README (``ua-coverage analyze --json``)."""
@@ -307,7 +277,7 @@ def _arrangements(todo: dict, ob_geoms, ob_tree, progress=None) -> dict:
 
     Memoised by geometry: a what-if (a contingent withdrawing) or an attribute edit changes no
     geometry, so the expensive noding is reused. Layers not in the memo are cut into tiles
-    (:mod:`coverage._partition`) and all their tiles run together, in worker processes when the
+    (:mod:`ua_coverage.engine._partition`) and all their tiles run together, in worker processes when the
     plan is large.
     """
     from . import _partition
@@ -400,10 +370,10 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
 
     Parameters
     ----------
-    sectors : the canonical sector frame from :func:`coverage.ingest.read_sectors` (EPSG:4326,
+    sectors : the canonical sector frame from :func:`ua_coverage.ingest.read_sectors` (EPSG:4326,
         columns ``sector_id``, ``layer``, ``contingents`` (tuples, lead first), ``floor_ft``,
         ``ceiling_ft``).
-    extents : the extent of each layer (:mod:`coverage.domains`).
+    extents : the extent of each layer (:mod:`ua_coverage.domains`).
     contingents : the registry (``code``, ``name``, ``colour``); ``None`` skips the unknown/idle checks.
     min_area_km2 : gap and overlap pieces smaller than this are not listed (totals stay exact).
     progress : called as ``progress(done, total)`` as tiles of the partition finish (large plans
@@ -416,7 +386,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     Examples
     --------
     >>> import geopandas as gpd, shapely
-    >>> from coverage.domains import Extents
+    >>> from ua_coverage.domains import Extents
     >>> box = shapely.box(30.0, 50.0, 30.5, 50.3)
     >>> ext = Extents({k: box for k in ("air", "sea", "land", "monitoring")})
     >>> s = gpd.GeoDataFrame({"sector_id": ["A", "B"], "layer": ["land", "land"],
@@ -791,64 +761,3 @@ def json_records(doc: dict) -> str:
             out.append(f"  {enc(k)}: {enc(v)}{comma}")
     out.append("}")
     return "\n".join(out) + "\n"
-
-
-def analyze_sample(min_area_km2: float = DEFAULT_MIN_AREA_KM2) -> Analysis:
-    """Analyse the bundled NOTIONAL sample plan against its own extents."""
-    from . import geodata
-    from .domains import national_extents, sample_extents
-    from .ingest import load_sectors
-    from .schema import read_contingents
-
-    reg = read_contingents(geodata.sample_contingents_path())
-    res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True)
-    return analyze(res.sectors, national_extents().replace(sample_extents()), reg, min_area_km2=min_area_km2)
-
-
-def _write_geojson(gdf: gpd.GeoDataFrame, path, name: str) -> None:
-    """An RFC 7946 FeatureCollection, one feature per line (GDAL's writer took 12 s for a 10,000-sector
-    partition; this takes 2 s)."""
-    import json
-
-    props = gdf.drop(columns=gdf.geometry.name)
-    cols = {c: [None if (isinstance(v, float) and math.isnan(v)) else v for v in props[c].tolist()]
-            for c in props.columns}
-    geoms = shapely.to_geojson(np.asarray(gdf.geometry.values, dtype=object))
-    tmp = path.with_suffix(".geojson.part")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(f'{{"type": "FeatureCollection", "name": {json.dumps(name)}, "features": [\n')
-        for i in range(len(gdf)):
-            row = json.dumps({c: cols[c][i] for c in cols}, ensure_ascii=False)
-            fh.write(f'{{"type": "Feature", "properties": {row}, "geometry": {geoms[i]}}}'
-                     f'{"," if i < len(gdf) - 1 else ""}\n')
-        fh.write("]}\n")
-    tmp.replace(path)
-
-
-def write_layers(result: Analysis, out_dir) -> list:
-    """Write gaps, overlaps and the partition as GeoJSON files and one GeoPackage (for QGIS).
-
-    Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson``,
-    ``analysis.gpkg`` (layers ``gaps``, ``overlaps``, ``partition``) and ``summary.json``.
-    """
-    from pathlib import Path
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    layers = {"gaps": result.gap_pieces, "overlaps": result.overlap_pieces, "partition": result.faces}
-    written = []
-    gpkg = out / "analysis.gpkg"
-    gpkg.unlink(missing_ok=True)
-    for name, gdf in layers.items():
-        gdf = gdf.copy()
-        if len(gdf) == 0:
-            gdf = gpd.GeoDataFrame({"domain": pd.Series([], dtype=str)}, geometry=gpd.GeoSeries([], crs=4326))
-        path = out / f"{name}.geojson"
-        _write_geojson(gdf, path, name)
-        gdf.to_file(gpkg, layer=name, driver="GPKG")
-        written.append(path)
-    written.append(gpkg)
-    summary = out / "summary.json"
-    summary.write_text(result.to_json(), encoding="utf-8")
-    written.append(summary)
-    return written

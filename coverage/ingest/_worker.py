@@ -1,7 +1,7 @@
 """The ingest worker: the only code that hands client bytes to GDAL.
 
-Run as ``python -m coverage._worker`` with a JSON request on stdin; answers JSON on stdout. The
-parent (:mod:`coverage.ingest`) enforces a wall-clock timeout; this process caps its own memory
+Run as ``python -m ua_coverage.ingest._worker`` with a JSON request on stdin; answers JSON on stdout. The
+parent (:mod:`ua_coverage.ingest`) enforces a wall-clock timeout; this process caps its own memory
 and CPU time, so one hostile file cannot take the server down. :func:`read_prepared` is also called
 in-process for the lenient analysis of a trusted local file.
 """

@@ -295,7 +295,7 @@ def assemble(results: list[dict]) -> Partition:
 
 
 # -- the worker pool -------------------------------------------------------------------------
-# Plain subprocesses (``python -m coverage._partition``) speaking length-prefixed pickle frames over
+# Plain subprocesses (``python -m ua_coverage.engine._partition``) speaking length-prefixed pickle frames over
 # their pipes: unlike multiprocessing's spawn they never re-import the caller's ``__main__``, and
 # they are owned by this module alone (pickle is safe here: both ends are this file).
 
@@ -321,7 +321,7 @@ class _Worker:
         import sys
 
         # buffered pipes: a buffered write loops until the whole frame is out (a raw one may stop short)
-        self.proc = subprocess.Popen([sys.executable, "-m", "coverage._partition"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "ua_coverage.engine._partition"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE)
         self.lock = threading.Lock()
 
@@ -356,7 +356,7 @@ class _Worker:
 def _send(stream, obj) -> None:
     import pickle
 
-    from ._frames import write_frame
+    from .._proc import write_frame
 
     write_frame(stream, pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
@@ -364,7 +364,7 @@ def _send(stream, obj) -> None:
 def _recv(stream):
     import pickle
 
-    from ._frames import read_frame
+    from .._proc import read_frame
 
     data = read_frame(stream)
     if data is None:
@@ -482,7 +482,7 @@ class Runner:
 def _serve() -> None:
     import sys
 
-    from ._frames import protocol_stdout
+    from .._proc import protocol_stdout
 
     stdin, stdout = sys.stdin.buffer, protocol_stdout()
     while True:

@@ -1,17 +1,16 @@
 """Briefing exports: map snapshots framed for slides and print, a briefing pack, and the data behind them.
 
-Every snapshot is the dashboard's own map figure (:func:`coverage.figures.map_figure`) redrawn on a geo
-subplot (:func:`coverage.figures.to_geo`): SVG paths, so SVG and PDF are vector, and the standalone HTML
+Every snapshot is the dashboard's own map figure (:func:`ua_coverage.figures.map_figure`) redrawn on a geo
+subplot (:func:`ua_coverage.figures.to_geo`): SVG paths, so SVG and PDF are vector, and the standalone HTML
 works from ``file://`` with no network (the geo subplot's world TopoJSON is an empty one we embed).
 The frame adds what a brief needs: title and subtitle (domain, "revision N", UTC time), the marking
 banner top and bottom, a legend naming every colour, a scale bar, a north arrow, data attribution and
 the generation time. Static rendering happens in a worker process with a time limit
-(:mod:`coverage._render`).
+(:mod:`ua_coverage.export._render`).
 """
 from __future__ import annotations
 
 import atexit
-import csv
 import json
 import math
 import os
@@ -25,9 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import CoverageError
-from .figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo
-from .settings import banner as default_banner
+from ..errors import ExportError
+from .data import export_data, safe_cell, write_layers  # noqa: F401  (re-exported)
+from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo
+from ..settings import banner as default_banner
 
 FORMATS = ("png", "svg", "pdf", "html")
 #: name -> (width px, height px, scale for PNG): slide 16:9 1920×1080; A4/A3 landscape at 300 dpi
@@ -36,12 +36,6 @@ UKRAINE_BOUNDS = (21.6, 44.1, 40.6, 52.6)
 ATTRIBUTION = ("Base data: Made with Natural Earth (public domain); territorial sea © OpenStreetMap contributors "
                "(ODbL). Areas: ellipsoidal WGS84 km².")
 BANNER_FILL = "#2e7d32"
-
-
-class ExportError(CoverageError):
-    """An export could not be produced (time limit, renderer failure, bad options)."""
-
-    rule = "export"
 
 
 @dataclass
@@ -165,13 +159,12 @@ class _WorkerGone(ExportError):
 
 
 class _Renderer:
-    """The render worker process (``python -m coverage._render``), kept warm between exports."""
+    """The render worker process (``python -m ua_coverage.export._render``), kept warm between exports."""
 
     def __init__(self, timeout: float) -> None:
         self.log = tempfile.TemporaryFile()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[1]),
-                                                            os.environ.get("PYTHONPATH", "")])}
-        self.proc = subprocess.Popen([sys.executable, "-m", "coverage._render", "--idle", str(RENDER_IDLE_S)],
+        env = dict(os.environ)
+        self.proc = subprocess.Popen([sys.executable, "-m", "ua_coverage.export._render", "--idle", str(RENDER_IDLE_S)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
                                      start_new_session=True)
         try:
@@ -461,51 +454,26 @@ def _largest(pieces: list[dict]) -> str:
             + (f" ({', '.join(p['sectors'])})" if p.get("sectors") else ""))
 
 
-# -- data exports ----------------------------------------------------------------------------------------
-def safe_cell(value):
-    """Neutralise spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
+def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: MapView | None = None,
+               bounds: tuple | None = None, title: str | None = None, subtitle: str | None = None,
+               banner: str | None = None, size: str = "slide", timeout: float = 120, zip_data: bool = False) -> Path:
+    """One export of any format — the single dispatch used by the command line and the dashboard.
 
+    ``fmt`` is ``png``, ``svg``, ``pdf``, ``html`` (a snapshot of ``view``), ``pack`` (the briefing PDF) or
+    ``data`` (a folder of layers and tables at ``out``; a zip of it beside ``out`` when ``zip_data``).
+    """
+    out = Path(out)
+    view = view or MapView()
+    if fmt == "data":
+        export_data(analysis, out)
+        if zip_data:
+            import shutil
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(header)
-        for r in rows:
-            w.writerow([safe_cell(v) for v in r])
-    return path
-
-
-def export_data(analysis, out_dir: str | Path) -> list[Path]:
-    """Gap/overlap/partition layers (GeoJSON + GeoPackage) and summary tables (CSV) in ``out_dir``."""
-    from .analysis import write_layers
-
-    out = Path(out_dir)
-    written = write_layers(analysis, out)
-    written.append(_write_csv(out / "domains.csv", ["domain", "extent_km2", "covered_km2", "covered_pct", "gap_km2",
-                                                    "unassigned_km2", "overlap_km2", "conflict_km2",
-                                                    "self_overlap_km2", "outside_km2", "sectors", "unassigned_sectors"],
-                              [[d, v["extent_km2"], v["covered_km2"], v["covered_pct"], v["gap_km2"],
-                                v["unassigned_km2"], v["overlap_km2"], v["conflict_km2"], v["self_overlap_km2"],
-                                v["outside_km2"], v["sectors"], v["unassigned_sectors"]]
-                               for d, v in analysis.domains.items()]))
-    written.append(_write_csv(out / "contingents.csv", ["code", "assigned_km2", "exclusive_km2", "shared_km2",
-                                                        "shares_with", "lead_sectors", "supporting_sectors", "known"],
-                              [[c, v["assigned_km2"], v["exclusive_km2"], v["shared_km2"], ";".join(v["shares_with"]),
-                                ";".join(v["lead_sectors"]), ";".join(v["supporting_sectors"]), v["known"]]
-                               for c, v in analysis.contingents.items()]))
-    written.append(_write_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors"],
-                              [[g["domain"], g["area_km2"], g["centroid"][0], g["centroid"][1],
-                                ";".join(g["oblasts"]), g["at_sea"], ";".join(g.get("sectors", []))]
-                               for g in analysis.gaps]))
-    written.append(_write_csv(out / "overlaps.csv", ["domain", "area_km2", "lon", "lat", "sectors", "contingents",
-                                                     "conflict", "self_overlap"],
-                              [[o["domain"], o["area_km2"], o["centroid"][0], o["centroid"][1], ";".join(o["sectors"]),
-                                ";".join(o["contingents"]), o["conflict"], o["self_overlap"]]
-                               for o in analysis.overlaps]))
-    written.append(_write_csv(out / "oblasts.csv", ["code", "name", "layer", "extent_km2", "covered_km2", "covered_pct"],
-                              [[code, o["name"], layer, v["extent_km2"], v["covered_km2"], v["covered_pct"]]
-                               for code, o in analysis.oblasts.items() for layer, v in o["layers"].items()]))
-    return written
+            return Path(shutil.make_archive(str(out), "zip", out))
+        return out
+    if fmt == "pack":
+        return briefing_pack(plan, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout)
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS + ('pack', 'data'))}")
+    snap = Snapshot(plan, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner)
+    return export_snapshot(snap, fmt, out, size=size, timeout=timeout)

@@ -1,6 +1,6 @@
 """The rendering worker: turns figure dicts into PNG/SVG/PDF with kaleido and Debian's Chromium.
 
-Run as ``python -m coverage._render``. It keeps one kaleido session (one headless Chromium) open and
+Run as ``python -m ua_coverage.export._render``. It keeps one kaleido session (one headless Chromium) open and
 answers requests, each a length-prefixed JSON document on stdin, with a length-prefixed JSON reply
 on stdout, so only the first export pays for starting the browser. It exits when stdin closes or
 after ``--idle`` seconds without a request. Rendering runs in its own process so that a hung browser
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ._frames import protocol_stdout, read_frame, write_frame
+from .._proc import protocol_stdout, read_frame, write_frame
 
 
 def read_message(stream) -> dict | None:
@@ -36,7 +36,7 @@ async def _serve(idle: float) -> None:
     import kaleido
     import plotly
 
-    from .figures import empty_topojson
+    from ..figures import empty_topojson
 
     stdin, stdout = sys.stdin.buffer, _REPLIES
     plotlyjs = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"

@@ -1,0 +1,64 @@
+"""Reading a contingents registry (CSV): codes, names, colours."""
+from __future__ import annotations
+
+
+import pandas as pd
+
+from ..errors import IngestError, Problem
+from ..schema import COLOUR, HOSTILE_REDS, ISO3
+
+
+#: a registry lists nations, not features: anything larger is not a registry
+MAX_REGISTRY_BYTES = 1024 * 1024
+
+
+def read_contingents(path) -> pd.DataFrame:
+    """Read a contingents registry CSV (``code``, ``name``, ``colour``, ``notes``; extras kept).
+
+    ``path`` is a file path or the uploaded bytes. Raises :class:`~ua_coverage.errors.IngestError`
+    listing every bad row (feature = the 0-based row).
+    """
+    import io
+
+    if isinstance(path, (bytes, bytearray, memoryview)):
+        data = bytes(path)
+        path = "the uploaded registry"
+        if len(data) > MAX_REGISTRY_BYTES:
+            raise IngestError(f"{path} is {len(data) / 1024:.0f} KB; a registry is at most "
+                              f"{MAX_REGISTRY_BYTES // 1024} KB", rule="file-too-large")
+        source = io.BytesIO(data)
+    else:
+        source = path
+    try:
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IngestError(f"cannot read the contingents registry {path}: {exc}", rule="contingents-unreadable") from exc
+    df.columns = [c.strip().lower() for c in df.columns]
+    problems = []
+    for col in ("code", "name", "colour"):
+        if col not in df.columns:
+            problems.append(Problem("contingents-field-missing", f"column {col!r} is missing", field=col))
+    if problems:
+        raise IngestError(f"contingents registry {path} is missing columns", rule="contingents-invalid",
+                          problems=problems)
+    if "notes" not in df.columns:
+        df["notes"] = ""
+    df["code"] = df["code"].str.strip().str.upper()
+    for i, row in df.iterrows():
+        if not ISO3.match(row["code"]):
+            problems.append(Problem("contingents-code", f"code {row['code']!r} is not ISO 3166-1 alpha-3",
+                                    feature=int(i), field="code"))
+        if not COLOUR.match(row["colour"].strip()):
+            problems.append(Problem("contingents-colour", f"colour {row['colour']!r} is not #rrggbb",
+                                    feature=int(i), field="colour"))
+        elif row["colour"].strip().lower() in HOSTILE_REDS:
+            problems.append(Problem("contingents-colour", f"colour {row['colour']} is the hostile red of "
+                                    "APP-6; choose another", feature=int(i), field="colour"))
+    dup = df["code"][df["code"].duplicated()]
+    for c in dup:
+        problems.append(Problem("contingents-duplicate", f"code {c} is listed twice", field="code"))
+    if problems:
+        raise IngestError(f"contingents registry {path} has {len(problems)} problem(s)",
+                          rule="contingents-invalid", problems=problems)
+    df["colour"] = df["colour"].str.strip().str.lower()
+    return df.reset_index(drop=True)

@@ -1,0 +1,156 @@
+"""The content rules of a sector file: fields, ids, domains, contingents and altitudes.
+
+:func:`normalise_sectors` maps a freshly read layer onto the canonical columns and returns the
+problems it found; it never raises for bad content, so the caller decides strict or lenient.
+"""
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from ..errors import Problem
+from ..schema import CANONICAL, DOMAINS, ISO3, KINDS, REQUIRED, layer_of, normalise_id, parse_contingents
+
+
+def _text(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NaT:
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.strftime("%Y-%m-%d")
+    return str(v).strip()
+
+
+def _number(v) -> float | None:
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return None
+    f = float(v)
+    return None if math.isnan(f) else f
+
+
+def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFrame", list[Problem], list[Problem]]:
+    """Map a read layer onto the canonical sector columns.
+
+    Field names match case-insensitively; unknown fields are kept after the canonical ones.
+    Returns ``(frame, problems, warnings)``. ``frame`` has the canonical columns (text as ``str``,
+    ``floor_ft``/``ceiling_ft`` as float or NaN), a ``contingents`` tuple column, a ``layer``
+    column, and the geometry untouched.
+    """
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    lower: dict[str, str] = {}
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        key = str(col).strip().lower()
+        if key in lower:
+            problems.append(Problem("field-duplicate", f"fields {lower[key]!r} and {col!r} differ only in "
+                                    "case; keep one of them", field=str(col)))
+            continue
+        lower[key] = col
+    missing = [f for f in REQUIRED if f not in lower]
+    for f in missing:
+        problems.append(Problem("field-missing", f"required field {f!r} is missing; every feature needs "
+                                f"{', '.join(REQUIRED)}", field=f))
+    if missing:
+        return gdf.iloc[0:0], problems, warnings
+
+    out = pd.DataFrame(index=gdf.index)
+    for f in CANONICAL:
+        col = lower.get(f)
+        out[f] = gdf[col] if col is not None else None
+    extra = [c for k, c in lower.items() if k not in CANONICAL]
+    for c in extra:
+        out[str(c)] = gdf[c].map(_text)
+
+    ids, floors, ceilings, codes, layers = [], [], [], [], []
+    seen: dict[str, int] = {}
+    folded: dict[str, str] = {}
+    for i, row in enumerate(out.itertuples(index=False)):
+        row = row._asdict() if hasattr(row, "_asdict") else dict(zip(out.columns, row))
+        sid = normalise_id(row["sector_id"])
+        ids.append(sid)
+        if not sid:
+            problems.append(Problem("sector-id-missing", "sector_id is empty; give every sector a unique id",
+                                    feature=i, field="sector_id"))
+        elif sid in seen:
+            problems.append(Problem("sector-id-duplicate", f"sector_id {sid!r} is also used by feature "
+                                    f"{seen[sid]}; ids must be unique", feature=i, sector_id=sid, field="sector_id"))
+        else:
+            seen[sid] = i
+            key = _skeleton(sid)
+            if key in folded and folded[key] != sid:
+                warnings.append(Problem("sector-id-lookalike", f"sector_id {sid!r} looks like {folded[key]!r} "
+                                        "(Latin and Cyrillic letters mixed?)", feature=i, sector_id=sid,
+                                        field="sector_id"))
+            folded.setdefault(key, sid)
+        domain = _text(row["domain"]).lower()
+        kind = _text(row["kind"]).lower()
+        if domain not in DOMAINS:
+            problems.append(Problem("domain-invalid", f"domain {_text(row['domain'])!r} is not one of "
+                                    f"{', '.join(DOMAINS)}", feature=i, sector_id=sid or None, field="domain"))
+        if kind not in KINDS:
+            problems.append(Problem("kind-invalid", f"kind {_text(row['kind'])!r} is not one of "
+                                    f"{', '.join(KINDS)}", feature=i, sector_id=sid or None, field="kind"))
+        if not _text(row["name"]):
+            problems.append(Problem("name-missing", "name is empty; give the sector a human label",
+                                    feature=i, sector_id=sid or None, field="name"))
+        layers.append(layer_of(domain, kind))
+        cs = parse_contingents(row["contingent"])
+        for c in cs:
+            if not ISO3.match(c):
+                problems.append(Problem("contingent-invalid", f"contingent code {c!r} is not an ISO 3166-1 "
+                                        "alpha-3 code (three letters, e.g. FRA)", feature=i,
+                                        sector_id=sid or None, field="contingent"))
+            elif registry is not None and c not in registry:
+                problems.append(Problem("contingent-unknown", f"contingent {c!r} is not in the contingents "
+                                        "registry", feature=i,
+                                        sector_id=sid or None, field="contingent"))
+        if len(set(cs)) != len(cs):
+            problems.append(Problem("contingent-duplicate", "a contingent is listed twice in "
+                                    f"{_text(row['contingent'])!r}", feature=i, sector_id=sid or None,
+                                    field="contingent"))
+        codes.append(cs)
+        fl = ce = None
+        for name, target in (("floor_ft", "floor"), ("ceiling_ft", "ceiling")):
+            try:
+                val = _number(row[name])
+            except (TypeError, ValueError):
+                problems.append(Problem("altitude-invalid", f"{name} {row[name]!r} is not a number of feet",
+                                        feature=i, sector_id=sid or None, field=name))
+                val = None
+            if val is not None and domain != "air":
+                problems.append(Problem("altitude-not-air", f"{name} is only allowed on air zones",
+                                        feature=i, sector_id=sid or None, field=name))
+            if val is not None and not (0 <= val <= 200_000):
+                problems.append(Problem("altitude-invalid", f"{name} {val:g} ft is outside 0–200,000 ft",
+                                        feature=i, sector_id=sid or None, field=name))
+            if target == "floor":
+                fl = val
+            else:
+                ce = val
+        if fl is not None and ce is not None and fl >= ce:
+            problems.append(Problem("altitude-order", f"floor_ft {fl:g} is not below ceiling_ft {ce:g}",
+                                    feature=i, sector_id=sid or None, field="floor_ft"))
+        floors.append(fl)
+        ceilings.append(ce)
+
+    out["sector_id"] = ids
+    for f in ("name", "phase", "valid_from", "valid_to", "notes"):
+        out[f] = out[f].map(_text)
+    out["domain"] = out["domain"].map(lambda v: _text(v).lower())
+    out["kind"] = out["kind"].map(lambda v: _text(v).lower())
+    out["contingent"] = [";".join(c) for c in codes]
+    out["floor_ft"] = pd.array(floors, dtype="Float64").astype(float)
+    out["ceiling_ft"] = pd.array(ceilings, dtype="Float64").astype(float)
+    out["contingents"] = codes
+    out["layer"] = layers
+    out["geometry"] = gdf.geometry.values
+    return out, problems, warnings
+
+
+_CONFUSABLE = str.maketrans("АВЕКМНОРСТХІЈаеорсухіј", "ABEKMHOPCTXIJaeopcyxij")
+
+
+def _skeleton(sid: str) -> str:
+    return sid.translate(_CONFUSABLE).casefold()

@@ -1,0 +1,455 @@
+"""The plan workflow: propose → preview → commit, the one place that joins ingest, store and engine.
+
+Both the command line (``import``, ``rollback``, ``diff``, ``analyze --revision``) and the dashboard
+pages (upload, history, map) go through here, so what a preview shows is exactly what the commit does:
+
+- :func:`propose` reads what the user offers (a sector file, a contingents registry, an extents file —
+  any of them), merges it into the base revision by **scope**, validates the whole, analyses it once and
+  returns a :class:`Proposal` holding the new plan, its change list and its coverage effect;
+- :func:`commit` stores that proposal as a new revision (the store is handed the summary, it never runs
+  the engine); :func:`refresh` re-proposes the same inputs against a newer revision after a conflict;
+- :func:`rollback` and :func:`diff` for history; :func:`open_store` seeds an empty store with the sample.
+
+Scopes (what an import replaces):
+
+``layers`` (default)
+    The file replaces every sector of the coverage layers it holds (air zones, sea zones, land zones,
+    monitoring sectors); the other layers are kept as they are.
+``sectors``
+    Upsert by ``sector_id``: the file's sectors are added or replace those with the same id; all
+    others are kept.
+``all``
+    The file is the whole plan: every sector not in it is removed.
+
+Examples
+--------
+>>> import tempfile
+>>> st = open_store(tempfile.mkdtemp())
+>>> st.current().id, st.current().notional
+(1, True)
+>>> p = propose(st, sectors=None, contingents=None, extents=None)
+Traceback (most recent call last):
+...
+ua_coverage.errors.UsageError: nothing to import: give a sector file, a contingents registry or an extents file
+"""
+from __future__ import annotations
+
+import math
+import pickle
+import secrets
+from dataclasses import dataclass, field
+
+from .domains import Extents
+from .errors import CoverageError, IngestError, Problem, UsageError
+from .plan import Plan, content_hash
+from .schema import LAYERS
+from .settings import Limits
+
+SCOPES = ("layers", "sectors", "all")
+DEFAULT_SCOPE = "layers"
+
+
+# -- opening the store -------------------------------------------------------------------------------------
+def seed_sample(store) -> None:
+    """Commit the bundled NOTIONAL sample plan as revision 1 of an empty store."""
+    plan = sample_plan()
+    store.commit(plan, base=0, author="ua-coverage", message="Seeded with the NOTIONAL sample plan",
+                 source_name="sample/sectors.geojson", source_format="GeoJSON", summary=summary_of(analyze_plan(plan)))
+
+
+def open_store(data_dir=None, *, url: str | None = None, seed: bool = True):
+    """The plan store (see :func:`ua_coverage.store.open_store`), seeded with the sample when empty."""
+    from .store import open_store as _open
+
+    return _open(data_dir, url=url, seed=seed_sample if seed else None)
+
+
+# -- the sample plan ---------------------------------------------------------------------------------------
+def sample_plan() -> Plan:
+    """The bundled NOTIONAL sample plan with its own areas of responsibility."""
+    from . import geodata
+    from .domains import sample_extents
+    from .ingest import load_sectors
+    from .ingest.registry import read_contingents
+
+    reg = read_contingents(geodata.sample_contingents_path())
+    res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True, isolate=False)
+    return Plan(res.sectors, reg, sample_extents(), notional=True)
+
+
+def analyze_sample(min_area_km2: float | None = None):
+    """Analyse the bundled NOTIONAL sample plan against its own extents.
+
+    >>> r = analyze_sample()
+    >>> sorted(r.domains)
+    ['air', 'land', 'monitoring', 'sea']
+    """
+    return analyze_plan(sample_plan(), **({} if min_area_km2 is None else {"min_area_km2": min_area_km2}))
+
+
+def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair: bool = False,
+                    layer: str | None = None, encoding: str | None = None):
+    """A plan from local files for analysis (lenient: no upload limits, unknown codes reported, not refused).
+
+    With no ``sector_file``, the NOTIONAL sample plan and its own extents. Returns
+    ``(plan, warnings, sectors_label, registry_label)``; raises
+    :class:`~ua_coverage.errors.ValidationError` if the file breaks a rule other than the limits.
+    """
+    from pathlib import Path
+
+    from . import geodata
+    from .domains import sample_extents
+    from .ingest import load_sectors
+    from .ingest.extents import read_extents
+    from .ingest.registry import read_contingents
+
+    sample = sector_file is None
+    sector_path = geodata.sample_sectors_path() if sample else Path(sector_file)
+    reg_path = Path(contingents) if contingents else geodata.sample_contingents_path()
+    registry = read_contingents(reg_path)
+    res = load_sectors(sector_path, strict=False, repair=repair, layer=layer, encoding=encoding)
+    own = sample_extents() if sample else Extents({}, {})
+    if extents:
+        own = own.replace(read_extents(extents))
+    return Plan(res.sectors, registry, own, notional=sample), res.warnings, sector_path, reg_path
+
+
+# -- analysis ------------------------------------------------------------------------------------------------
+def analyze_plan(plan: Plan, **kw):
+    """The engine's :func:`~ua_coverage.engine.analyze` of a whole plan against its full extents."""
+    from .engine import analyze
+
+    return analyze(plan.sectors, plan.full_extents(), plan.contingents, **kw)
+
+
+def summary_of(analysis) -> dict:
+    """What a revision keeps of its analysis (shown in the history, used for coverage effects)."""
+    return {"domains": analysis.domains, "unassigned_sectors": analysis.unassigned_sectors,
+            "unknown_contingents": analysis.unknown_contingents}
+
+
+def _summary(store, info) -> dict:
+    """A revision's summary; computed (not stored back) for a revision committed without one."""
+    if info.summary.get("domains"):
+        return info.summary
+    return summary_of(analyze_plan(store.load(info.id)))
+
+
+# -- proposals -------------------------------------------------------------------------------------------------
+@dataclass
+class Inputs:
+    """What the user offered, parsed and validated on its own (kept so a proposal can be refreshed)."""
+
+    sectors: object = None  # canonical GeoDataFrame, or None
+    contingents: object = None  # registry DataFrame, or None
+    extents: Extents | None = None
+    scope: str = DEFAULT_SCOPE
+    notional: bool = False
+    source_name: str = ""
+    source_format: str = ""
+    warnings: list = field(default_factory=list)
+
+
+@dataclass
+class Proposal:
+    """A validated change waiting for commit: the whole new plan, what it changes, what that does."""
+
+    base: int
+    inputs: Inputs
+    plan: Plan | None = None
+    problems: list[Problem] = field(default_factory=list)
+    diff: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    removed_by_scope: dict = field(default_factory=dict)
+    registry_notes: list[str] = field(default_factory=list)
+    unknown_codes: list[str] = field(default_factory=list)
+    changed: bool = False
+
+    @property
+    def accepted(self) -> bool:
+        return not self.problems
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return self.inputs.warnings
+
+    def to_bytes(self) -> bytes:
+        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def from_bytes(data: bytes) -> "Proposal":
+        return pickle.loads(data)  # our own bytes, from the store's pending table
+
+
+def read_inputs(*, sectors=None, contingents=None, extents=None, scope: str = DEFAULT_SCOPE,
+                notional: bool = False, repair: bool = False, layer: str | None = None,
+                encoding: str | None = None, limits: Limits | None = None, registry: set[str] | None = None,
+                sectors_name: str | None = None) -> tuple[Inputs, list[Problem]]:
+    """Read and check each offered file on its own (strict upload rules). Returns inputs and problems."""
+    from pathlib import Path
+
+    from .ingest import read_sectors
+    from .ingest.extents import read_extents
+    from .ingest.registry import read_contingents
+
+    if scope not in SCOPES:
+        raise UsageError(f"scope {scope!r} is not one of {', '.join(SCOPES)}", rule="scope-invalid")
+    if sectors is None and contingents is None and extents is None:
+        raise UsageError("nothing to import: give a sector file, a contingents registry or an extents file",
+                         rule="nothing-to-import")
+    limits = limits or Limits.from_env()
+    inp = Inputs(scope=scope, notional=notional)
+    problems: list[Problem] = []
+    names = []
+    if contingents is not None:
+        try:
+            inp.contingents = read_contingents(contingents)
+        except IngestError as exc:
+            problems += exc.problems
+        names.append(_label(contingents, "contingents registry"))
+    if extents is not None:
+        try:
+            inp.extents = read_extents(extents, limits=limits, label=_label(extents, "extents file"))
+        except IngestError as exc:
+            problems += exc.problems
+        names.append(_label(extents, "extents file"))
+    if sectors is not None:
+        reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
+        res = read_sectors(sectors, registry=reg, strict=True, repair=repair, limits=limits, layer=layer,
+                           encoding=encoding)
+        problems += res.problems
+        inp.warnings += res.warnings
+        inp.sectors = res.sectors if res.accepted else None
+        inp.source_format = res.format
+        names.insert(0, sectors_name or (Path(sectors).name if not isinstance(sectors, (bytes, bytearray))
+                                         else "the uploaded file"))
+    elif inp.extents is not None or inp.contingents is not None:
+        inp.source_format = "CSV" if inp.extents is None else "extents"
+    inp.source_name = " + ".join(names)
+    return inp, problems
+
+
+def read_registry(source):
+    """A contingents registry from a path or uploaded bytes (raises :class:`~ua_coverage.errors.IngestError`)."""
+    from .ingest.registry import read_contingents
+
+    return read_contingents(source)
+
+
+def _label(source, what: str) -> str:
+    from pathlib import Path
+
+    return what if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).name
+
+
+def propose(store, *, sectors=None, contingents=None, extents=None, scope: str = DEFAULT_SCOPE,
+            notional: bool = False, base: int | None = None, repair: bool = False, layer: str | None = None,
+            encoding: str | None = None, limits: Limits | None = None, sectors_name: str | None = None,
+            progress=None) -> Proposal:
+    """Validate what the user offers against a base revision and work out exactly what committing does.
+
+    Parameters
+    ----------
+    store : the plan store.
+    sectors, contingents, extents : a path or the uploaded bytes of each; at least one.
+    scope : ``layers`` (default), ``sectors`` or ``all`` — see the module docs.
+    notional : mark the new revision as notional (illustrative) data.
+    base : the revision the change is based on (default: the current one).
+
+    Returns
+    -------
+    Proposal
+        ``problems`` (empty when accepted), the new ``plan``, its ``diff`` (with the coverage effect),
+        ``removed_by_scope`` (what each scope would remove) and ``changed`` (False: nothing to commit).
+    """
+    base_id = store.current().id if base is None else int(base)
+    base_plan = store.load(base_id)
+    inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, scope=scope,
+                                   notional=notional, repair=repair, layer=layer, encoding=encoding,
+                                   limits=limits, registry=base_plan.registry(), sectors_name=sectors_name)
+    if problems:
+        prop = Proposal(base=base_id, inputs=inputs, problems=problems)
+        prop.unknown_codes = sorted({_code_of(p) for p in problems if p.rule == "contingent-unknown"} - {""})
+        return prop
+    return _build(store, base_id, base_plan, inputs, progress)
+
+
+def _code_of(p: Problem) -> str:
+    import re
+
+    m = re.search(r"contingent '([A-Z]{3})'", p.message)
+    return m.group(1) if m else ""
+
+
+def refresh(store, proposal: Proposal) -> Proposal:
+    """The same inputs proposed again against the current revision (after a conflict)."""
+    cur = store.current().id
+    return _build(store, cur, store.load(cur), proposal.inputs, None)
+
+
+def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress) -> Proposal:
+    from .engine.diff import coverage_effect_of, diff_plans
+
+    prop = Proposal(base=base_id, inputs=inputs)
+    sectors, prop.removed_by_scope = _merge(base_plan.sectors, inputs.sectors, inputs.scope)
+    registry = inputs.contingents if inputs.contingents is not None else base_plan.contingents
+    extents = base_plan.extents.replace(inputs.extents) if inputs.extents is not None else base_plan.extents
+    prop.problems = _plan_problems(sectors, registry, inputs)
+    if prop.problems:
+        return prop
+    prop.registry_notes = _registry_notes(base_plan.contingents, registry)
+    plan = Plan(sectors, registry, extents, notional=inputs.notional)
+    prop.plan = plan
+    base_info = store.revision(base_id)
+    prop.changed = content_hash(plan) != base_info.hash
+    prop.diff = diff_plans(base_plan, plan, base_info, None)
+    if prop.changed:
+        analysis = analyze_plan(plan, progress=progress)
+        prop.summary = summary_of(analysis)
+    else:
+        prop.summary = _summary(store, base_info)
+    prop.diff["coverage"] = coverage_effect_of(_summary(store, base_info)["domains"], prop.summary["domains"])
+    return prop
+
+
+def _merge(base, new, scope: str):
+    """The plan's sectors after applying ``new`` to ``base`` by scope, and what each scope removes."""
+    import pandas as pd
+
+    base_ids = [str(s) for s in base["sector_id"]]
+    if new is None:
+        return base, {s: [] for s in SCOPES}
+    new_ids = {str(s) for s in new["sector_id"]}
+    new_layers = set(new["layer"])
+    removes = {
+        "all": sorted(set(base_ids) - new_ids),
+        "layers": sorted(s for s, lay in zip(base_ids, base["layer"]) if lay in new_layers and s not in new_ids),
+        "sectors": [],
+    }
+    if scope == "all":
+        merged = new
+    else:
+        keep = ~base["layer"].isin(new_layers) if scope == "layers" else ~base["sector_id"].astype(str).isin(new_ids)
+        kept = base[keep.values]
+        cols = list(dict.fromkeys(list(base.columns) + list(new.columns)))
+        merged = pd.concat([kept.reindex(columns=cols), new.reindex(columns=cols)], ignore_index=True)
+        for c in merged.columns:  # fields only one side has: empty text, not NaN
+            if c not in ("floor_ft", "ceiling_ft", "geometry", "contingents") and merged[c].dtype == object:
+                merged[c] = merged[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else v)
+        import geopandas as gpd
+
+        merged = gpd.GeoDataFrame(merged, geometry="geometry", crs=4326)
+    return merged.reset_index(drop=True), removes
+
+
+def _plan_problems(sectors, registry, inputs: Inputs) -> list[Problem]:
+    """Rules on the merged plan: unique ids across kept and new sectors, registry covers every code."""
+    problems = []
+    ids = [str(s) for s in sectors["sector_id"]]
+    seen: dict[str, int] = {}
+    for i, sid in enumerate(ids):
+        if sid in seen:
+            problems.append(Problem("sector-id-duplicate", f"sector_id {sid!r} is used by a sector of another "
+                                    f"layer that this scope keeps ({inputs.scope}); rename it, or use scope "
+                                    "'sectors' to replace it", sector_id=sid, field="sector_id"))
+        seen.setdefault(sid, i)
+    codes = set(registry["code"])
+    by_code: dict[str, list[str]] = {}
+    for sid, cs in zip(ids, sectors["contingents"]):
+        for c in cs:
+            if c not in codes:
+                by_code.setdefault(c, []).append(sid)
+    for c, sids in sorted(by_code.items()):
+        if inputs.contingents is not None:
+            problems.append(Problem("contingents-in-use", f"the registry drops {c}, still assigned to "
+                                    f"{_some(sids)}", field="code"))
+        else:
+            problems.append(Problem("contingent-unknown", f"contingent '{c}' is not in the contingents registry "
+                                    f"(used by {_some(sids)})", field="contingent"))
+    return problems
+
+
+def _some(ids: list[str], n: int = 8) -> str:
+    return ", ".join(ids[:n]) + (f" and {len(ids) - n} more" if len(ids) > n else "")
+
+
+def _registry_notes(old, new) -> list[str]:
+    """New nations, dropped nations, changed colours and colours too close to tell apart on the map."""
+    from .colours import clashes
+
+    notes = []
+    a, b = set(old["code"]), set(new["code"])
+    if b - a:
+        notes.append("new nations: " + ", ".join(sorted(b - a)))
+    if a - b:
+        notes.append("dropped nations: " + ", ".join(sorted(a - b)))
+    oc = dict(zip(old["code"], old["colour"]))
+    changed = [c for c, col in zip(new["code"], new["colour"]) if c in oc and oc[c] != col]
+    if changed:
+        notes.append("colour changed: " + ", ".join(changed))
+    for x, y, d in clashes(dict(zip(new["code"], new["colour"]))):
+        if x in b - a or y in b - a or x in changed or y in changed:
+            notes.append(f"colour clash: {x} and {y} are hard to tell apart (ΔE {d:.0f})")
+    return notes
+
+
+def commit(store, proposal: Proposal, *, message: str, author: str):
+    """Store an accepted proposal as a new revision; returns its :class:`~ua_coverage.store.RevisionInfo`.
+
+    Raises :class:`~ua_coverage.errors.ConflictError` when the plan moved on since ``proposal.base``
+    (use :func:`refresh`). A proposal that changes nothing commits nothing: the base revision is returned.
+    """
+    if not proposal.accepted or proposal.plan is None:
+        raise CoverageError("a rejected proposal cannot be committed", rule="invalid")
+    if not proposal.changed:
+        return store.revision(proposal.base)
+    inp = proposal.inputs
+    return store.commit(proposal.plan, base=proposal.base, author=author, message=message,
+                        source_name=inp.source_name, source_format=inp.source_format, summary=proposal.summary)
+
+
+def commit_plan(store, plan: Plan, *, base: int, author: str, message: str, source_name: str = "",
+                source_format: str = ""):
+    """Commit a plan built in code (analysed here, so the revision has its summary)."""
+    return store.commit(plan, base=base, author=author, message=message, source_name=source_name,
+                        source_format=source_format, summary=summary_of(analyze_plan(plan)))
+
+
+def rollback(store, rev_id: int, *, author: str, message: str, base: int | None = None):
+    """A new revision whose content equals revision ``rev_id`` (its summary is reused)."""
+    store.revision(rev_id)
+    return store.rollback(rev_id, author=author, message=message, base=base)
+
+
+def diff(store, a: int, b: int) -> dict:
+    """Differences from revision ``a`` to ``b`` by ``sector_id``, registry and extents, and their effect on coverage."""
+    from .engine.diff import coverage_effect_of, diff_plans
+
+    ia, ib = store.revision(a), store.revision(b)
+    d = diff_plans(store.load(a), store.load(b), ia, ib)
+    d["coverage"] = coverage_effect_of(_summary(store, ia)["domains"], _summary(store, ib)["domains"])
+    return d
+
+
+# -- pending proposals (upload previews), kept in the store so every app worker sees them ---------------
+def keep_pending(store, proposal: Proposal, *, owner: str = "") -> str:
+    token = secrets.token_urlsafe(16)
+    store.put_pending(token, proposal.to_bytes(), owner=owner)
+    return token
+
+
+def pending(store, token: str | None) -> Proposal | None:
+    if not token or not all(c.isalnum() or c in "-_" for c in token):
+        return None
+    data = store.get_pending(token)
+    return None if data is None else Proposal.from_bytes(data)
+
+
+def drop_pending(store, token: str | None) -> None:
+    if token:
+        store.drop_pending(token)
+
+
+__all__ = ["SCOPES", "DEFAULT_SCOPE", "Inputs", "Proposal", "open_store", "seed_sample", "sample_plan",
+           "analyze_sample", "analyze_plan", "summary_of", "read_inputs", "read_registry", "plan_from_files", "propose", "refresh", "commit",
+           "commit_plan", "rollback", "diff", "keep_pending", "pending", "drop_pending", "LAYERS"]
