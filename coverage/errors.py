@@ -77,7 +77,10 @@ class Problem:
     def text(self, surface: str = "cli") -> str:
         """The one-line report with the advice for ``surface``."""
         tip = self.advice(surface)
-        return str(self) + (f" {tip}" if tip and tip not in self.message else "")
+        text = str(self)
+        if not tip or tip in self.message:
+            return text
+        return text + ("" if text.rstrip().endswith((".", "!", "?", ":")) else ".") + f" {tip}"
 
     def __str__(self) -> str:
         where = []

@@ -288,7 +288,7 @@ def refresh(store, proposal: Proposal) -> Proposal:
 
 
 def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress) -> Proposal:
-    from .engine.diff import coverage_effect_of, diff_plans
+    from .engine.diff import change_count, coverage_effect_of, diff_plans
 
     prop = Proposal(base=base_id, inputs=inputs)
     sectors, prop.removed_by_scope = _merge(base_plan.sectors, inputs.sectors, inputs.scope)
@@ -301,8 +301,10 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress) -> Pr
     plan = Plan(sectors, registry, extents, notional=inputs.notional)
     prop.plan = plan
     base_info = store.revision(base_id)
-    prop.changed = content_hash(plan) != base_info.hash
     prop.diff = diff_plans(base_plan, plan, base_info, None)
+    # a change is what a person would call one: a round trip through another format (dates as text,
+    # 5000 vs 5000.0, empty vs null, a ring started elsewhere, sub-0.01 km² reshapes) is none
+    prop.changed = content_hash(plan) != base_info.hash and change_count(prop.diff) > 0
     if prop.changed:
         analysis = analyze_plan(plan, progress=progress)
         prop.summary = summary_of(analysis)

@@ -5,6 +5,7 @@ import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
 from ..figures import LAYER_TITLES, MapView, map_figure, zoom_to
+from .components import guarded
 from .state import AppState
 
 LAYER_OPTIONS = [{"label": " Zones / sectors", "value": "zones"}, {"label": " Gaps", "value": "gaps"},
@@ -14,6 +15,10 @@ TABLE_STYLE = dict(style_table={"overflowX": "auto", "maxHeight": "260px", "over
                                "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
                    style_header={"fontWeight": "600", "backgroundColor": "#eef1f4"},
                    sort_action="native", page_action="none")
+
+
+#: how often an open map page looks for revisions committed elsewhere (ms)
+REFRESH_MS = 20_000
 
 
 def _rev_label(r) -> str:
@@ -36,6 +41,7 @@ def layout(state: AppState, marking: str, revision: int | None = None):
                 html.Label("Plan revision", htmlFor="revision"),
                 dcc.Dropdown(id="revision", options=[{"label": _rev_label(r), "value": r.id} for r in reversed(revs)],
                              value=cur.id, clearable=False, className="revision-picker"),
+                dcc.Interval(id="revision-poll", interval=REFRESH_MS),
             ], className="revision"),
         ], className="subbar"),
         html.Main([
@@ -128,6 +134,13 @@ def _kpis(analysis, domain: str, withdrawn: list) -> list:
 
 
 def register(app: dash.Dash, state: AppState) -> None:
+    @app.callback(Output("revision", "options"), Input("revision-poll", "n_intervals"), State("revision", "options"),
+                  prevent_initial_call=True)
+    def refresh_revisions(_n, shown):
+        """New revisions (committed here or by anyone else) appear in the picker without a reload."""
+        opts = [{"label": _rev_label(r), "value": r.id} for r in reversed(state.store.history())]
+        return dash.no_update if [o["value"] for o in opts] == [o["value"] for o in (shown or [])] else opts
+
     @app.callback(
         Output("map", "figure"), Output("kpis", "children"), Output("gap-table", "data"),
         Output("overlap-table", "data"), Output("contingent-table", "data"), Output("oblast-table", "data"),
@@ -137,6 +150,7 @@ def register(app: dash.Dash, state: AppState) -> None:
         Input("lang", "value"), Input("contingents", "value"), Input("viewport", "data"),
         State("contingents", "options"),
     )
+    @guarded(8, 10, "Could not draw this view: ")
     def update(rev_id, domain, band, layers, lang, ticked, viewport, options):
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
@@ -200,7 +214,6 @@ def register_export(app: dash.Dash, state: AppState) -> None:
     import tempfile
     from pathlib import Path
 
-    from ..errors import CoverageError
     from ..export import run_export
     from ..figures import view_bounds
 
@@ -244,10 +257,6 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         stamp = f"revision{rev.id}-{domain}"
         tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
         names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}"}
-        try:
-            path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
-                              bounds=bounds, title=title or None, size="a4" if fmt == "pdf" else "slide",
-                              zip_data=True)
-        except CoverageError as exc:
-            return dash.no_update, html.Span(f"Export failed: {exc.message}", className="error")
+        path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
+                          bounds=bounds, title=title or None, size="a4" if fmt == "pdf" else "slide", zip_data=True)
         return dcc.send_file(str(path)), f"Exported {path.name} (revision {rev.id})"

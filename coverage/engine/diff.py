@@ -17,7 +17,7 @@ from .geodesy import area_km2
 
 #: a reshape smaller than this on both sides (gained and lost) is not a change
 RESHAPE_TOLERANCE_KM2 = 0.01
-_ISO_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]00:00(:00)?(\.0+)?(Z|[+-]00:?00)?$")
+_ISO_DATETIME = re.compile(r"^(\d{4})[-/.](\d{2})[-/.](\d{2})(?:[T ]00:00(:00)?(\.0+)?(Z|[+-]00:?00)?)?$")
 
 
 def comparable(v):
@@ -39,7 +39,7 @@ def comparable(v):
         return None
     m = _ISO_DATETIME.match(s)
     if m:
-        return m.group(1)
+        return f"{m.group(1)}-{m.group(2)}-{m.group(3)}"
     return s
 
 

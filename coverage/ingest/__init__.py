@@ -80,7 +80,8 @@ def _load_bytes(source, limits: Limits) -> bytes:
 
 def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
     req = {"files": {k: base64.b64encode(v).decode("ascii") for k, v in prep.files.items()},
-           "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits)}
+           "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits),
+           "epsg": prep.declared_epsg}
     env = {**os.environ, **_gdal.ENV}
     try:
         proc = subprocess.run([sys.executable, "-m", "ua_coverage.ingest._worker"], input=json.dumps(req).encode(),
@@ -98,7 +99,7 @@ def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
 
 
 def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, encoding: str | None):
-    """Bytes -> (GeoDataFrame in EPSG:4326, format, driver, problems, warnings)."""
+    """Bytes -> (GeoDataFrame in EPSG:4326, format, driver, problems, warnings, features read)."""
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -108,22 +109,23 @@ def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, enc
     data = _load_bytes(source, limits)
     prep = prepare(data, limits, encoding)
     raw = _run_worker(prep, limits, layer) if isolate else \
-        read_prepared(prep.files, prep.main, prep.format, layer, asdict(limits))
+        read_prepared(prep.files, prep.main, prep.format, layer, asdict(limits), prep.declared_epsg)
     problems = [Problem(**p) for p in raw.get("problems", [])]
     warnings = prep.warnings + [Problem(**w) for w in raw.get("warnings", [])]
     fmt = prep.format
-    if problems:
-        return None, fmt, raw.get("driver", ""), problems, warnings
+    if problems:  # say how many features were read, when they were
+        return None, fmt, raw.get("driver", ""), problems, warnings, int(raw.get("features") or 0)
     frame = pd.DataFrame(raw["records"], columns=raw["columns"])
     geoms = [None if w is None else shapely.from_wkb(base64.b64decode(w)) for w in raw["wkb"]]
-    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326)), fmt, raw["driver"], problems, warnings
+    return (gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=4326)), fmt, raw["driver"], problems, warnings,
+            len(frame))
 
 
 def read_layer(source, *, layer: str | None = None, limits: Limits | None = None,
                isolate: bool = False) -> "gpd.GeoDataFrame":  # noqa: F821
     """Read one polygon layer (e.g. an extents file) in EPSG:4326 (leniently unless ``limits`` are given);
     raise :class:`ValidationError` on any problem."""
-    gdf, fmt, _, problems, _ = _read_frame(source, limits=limits or Limits.lenient(), isolate=isolate,
+    gdf, fmt, _, problems, _, _ = _read_frame(source, limits=limits or Limits.lenient(), isolate=isolate,
                                            layer=layer, encoding=None)
     if problems:
         raise ValidationError(f"{_name(source)} cannot be used: {problems[0]}", rule=problems[0].rule,
@@ -163,20 +165,20 @@ def read_sectors(source, *, registry: set[str] | None = None, strict: bool = Fal
     isolate = strict if isolate is None else isolate
     empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
     try:
-        gdf, fmt, driver, problems, warnings = _read_frame(source, limits=limits, isolate=isolate, layer=layer,
-                                                           encoding=encoding)
+        gdf, fmt, driver, problems, warnings, n_read = _read_frame(source, limits=limits, isolate=isolate,
+                                                                   layer=layer, encoding=encoding)
     except IngestError as exc:
         return ReadResult(empty, problems=exc.problems, path=str(_name(source)))
     if problems:
         return ReadResult(empty, problems=problems, warnings=warnings, driver=driver, format=fmt,
-                          path=_name(source))
-    res = check_sectors(gdf, registry=registry if strict else None, repair=repair)
+                          path=_name(source), features=n_read)
+    res = check_sectors(gdf, registry=registry if strict else None, repair=repair, res_format=fmt)
     res.warnings[:0] = warnings
     res.driver, res.format, res.path = driver, fmt, _name(source)
     return res
 
 
-def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False) -> ReadResult:
+def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False, res_format: str = "") -> ReadResult:
     """Apply the schema and geometry rules to a layer already read into EPSG:4326."""
     import geopandas as gpd
     import numpy as np
@@ -217,9 +219,17 @@ def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False
             swapped = ((la >= BOUNDS[0]) & (la <= BOUNDS[2]) & (lo >= BOUNDS[1]) & (lo <= BOUNDS[3])).all()
             metres = np.abs(coords).max() > 1000
             rule = "latlon-swapped" if swapped else ("crs-wrong" if metres else "out-of-area")
-            hint = (" — latitude and longitude look swapped: write longitude first (x = lon, y = lat)" if swapped
-                    else " — the numbers look like metres but the file says degrees: declare the CRS it was "
-                    "drawn in" if metres else "; check the CRS the file declares")
+            if metres:
+                from ._sniff import describe_metres
+
+                big = coords[np.argmax(np.abs(coords).max(axis=1))]
+                hint = (f" — the numbers (e.g. {big[0]:.0f}, {big[1]:.0f}) are metres and look like "
+                        f"{describe_metres(big[0], big[1])}, but the file says degrees: declare that CRS" +
+                        (" (in GeoJSON, a 'crs' member naming the EPSG code, or reproject to WGS84 lon/lat)"
+                         if res_format == "GeoJSON" else ""))
+            else:
+                hint = (" — latitude and longitude look swapped: write longitude first (x = lon, y = lat)" if swapped
+                        else "; check the CRS the file declares")
             problems.append(Problem(rule, f"coordinates fall outside Ukraine's surroundings "
                                     f"(lon {BOUNDS[0]}–{BOUNDS[2]}, lat {BOUNDS[1]}–{BOUNDS[3]}){hint}",
                                     feature=i, sector_id=sid))

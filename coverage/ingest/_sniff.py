@@ -24,6 +24,35 @@ WGS84_NAMES = {
 }
 
 
+#: CRSs a sector file may declare (EPSG codes), besides OGC:CRS84
+ALLOWED_EPSG = {
+    4326: "WGS 84", 4258: "ETRS89", 3035: "ETRS89 / LAEA Europe", 3034: "ETRS89 / LCC Europe",
+    3857: "WGS 84 / Pseudo-Mercator",
+    **{32600 + z: f"WGS 84 / UTM zone {z}N" for z in range(34, 38)},
+    **{5558 + z: f"UCS-2000 / Gauss-Kruger zone {z}" for z in range(4, 8)},      # 5562-5565
+    **{6374 + z: f"UCS-2000 / Ukraine TM zone {z}" for z in range(7, 14)},      # 6381-6387
+    **{28400 + z: f"Pulkovo 1942 / Gauss-Kruger zone {z}" for z in range(4, 8)},  # 28404-28407
+}
+
+_EPSG_NAME = re.compile(r"^(?:urn:ogc:def:crs:)?epsg:(?:[0-9.]*:)?(\d+)$", re.I)
+
+
+def describe_metres(x: float, y: float) -> str:
+    """Which projected CRS coordinates in metres around Ukraine look like (Web Mercator is not UTM)."""
+    ax, ay = abs(x), abs(y)
+    if 1.6e5 <= ax <= 8.4e5 and 4.8e6 <= ay <= 5.95e6:
+        return "UTM zone 34N–37N (EPSG:32634–32637; zone 36N, EPSG:32636, covers central Ukraine)"
+    if 2.3e6 <= ax <= 4.7e6 and 5.3e6 <= ay <= 7.1e6:
+        return "Web Mercator (EPSG:3857)"
+    if 4.1e6 <= ax <= 8.0e6 and 4.8e6 <= ay <= 5.95e6:
+        zone = int(ax // 1e6)
+        return (f"Gauss–Krüger zone {zone} with its zone prefix (Pulkovo 1942 EPSG:{28400 + zone} or "
+                f"UCS-2000 EPSG:{5558 + zone})")
+    if 2.0e6 <= ax <= 4.2e6 and 1.3e6 <= ay <= 3.0e6:
+        return "ETRS89 / LAEA Europe (EPSG:3035)"
+    return "a projected CRS in metres"
+
+
 @dataclass
 class Prepared:
     """A recognised file: its format, the files to hand to GDAL (our names), and what we noticed."""
@@ -33,6 +62,8 @@ class Prepared:
     main: str
     warnings: list[Problem] = field(default_factory=list)
     encoding_checked: bool = False
+    #: the EPSG code a legacy GeoJSON ``crs`` member names (an accepted one), else None
+    declared_epsg: int | None = None
 
 
 def _limit(rule: str, message: str) -> LimitError:
@@ -97,16 +128,21 @@ def _prepare_geojson(data: bytes) -> Prepared:
         raise _reject("format-unknown", "this JSON is not GeoJSON (no FeatureCollection or Feature); "
                       "Esri JSON and TopoJSON are not read", FormatError)
     crs = doc.get("crs")
+    declared = None
     if crs is not None:
         name = ""
         if isinstance(crs, dict) and crs.get("type") == "name" and isinstance(crs.get("properties"), dict):
             name = str(crs["properties"].get("name", ""))
-        if name.lower() not in WGS84_NAMES:
+        m = _EPSG_NAME.match(name.strip())
+        if name.lower() in WGS84_NAMES:
+            pass
+        elif m and int(m.group(1)) in ALLOWED_EPSG:  # a legacy (pre-RFC 7946) member naming an accepted CRS
+            declared = int(m.group(1))
+        else:
             what = f"type {crs.get('type')!r}" if isinstance(crs, dict) else "an unexpected value"
-            raise _reject("geojson-crs", f"the GeoJSON 'crs' member ({what}{', ' + name if name else ''}) is "
-                          "not WGS84; GeoJSON must be in WGS84 lon/lat (RFC 7946): reproject it and remove "
-                          "the 'crs' member")
-    return Prepared("GeoJSON", {"plan.geojson": data}, "plan.geojson", encoding_checked=True)
+            raise _reject("geojson-crs", f"the GeoJSON 'crs' member ({what}{', ' + name if name else ''}) names "
+                          "no CRS we accept (links and URLs never are); GeoJSON should be WGS84 lon/lat (RFC 7946)")
+    return Prepared("GeoJSON", {"plan.geojson": data}, "plan.geojson", encoding_checked=True, declared_epsg=declared)
 
 
 def _prepare_csv(data: bytes, encoding: str | None) -> Prepared:

@@ -17,23 +17,17 @@ from pathlib import Path
 
 from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
 
-#: CRSs a sector file may declare (EPSG codes), besides OGC:CRS84
-ALLOWED_EPSG = {
-    4326: "WGS 84", 4258: "ETRS89", 3035: "ETRS89 / LAEA Europe", 3034: "ETRS89 / LCC Europe",
-    3857: "WGS 84 / Pseudo-Mercator",
-    **{32600 + z: f"WGS 84 / UTM zone {z}N" for z in range(34, 38)},
-    **{5558 + z: f"UCS-2000 / Gauss-Kruger zone {z}" for z in range(4, 8)},      # 5562-5565
-    **{6374 + z: f"UCS-2000 / Ukraine TM zone {z}" for z in range(7, 14)},      # 6381-6387
-    **{28400 + z: f"Pulkovo 1942 / Gauss-Kruger zone {z}" for z in range(4, 8)},  # 28404-28407
-}
+from ._sniff import ALLOWED_EPSG, describe_metres
 
 
 def _problem(rule, message, feature=None, field=None):
     return {"rule": rule, "message": message, "feature": feature, "sector_id": None, "field": field}
 
 
-def _crs_check(crs, fmt: str, sample_xy):
+def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None):
     """Return (epsg or None, problem or None) for the CRS GDAL reports."""
+    if fmt == "GeoJSON" and declared_epsg:
+        return declared_epsg, None  # a legacy 'crs' member naming an accepted code (checked when sniffing)
     if fmt in ("GeoJSON", "KML", "KMZ", "CSV"):
         return 4326, None  # by definition of the format (CSV: WKT in WGS84 lon/lat, see README)
     if crs is None:
@@ -41,8 +35,8 @@ def _crs_check(crs, fmt: str, sample_xy):
         if sample_xy is not None:
             x, y = sample_xy
             if abs(x) > 1000 or abs(y) > 1000:
-                hint = (f" Its coordinates (e.g. {x:.0f}, {y:.0f}) look like metres: declare the projected CRS "
-                        "it was drawn in (e.g. UTM zone 36N, EPSG:32636).")
+                hint = (f" Its coordinates (e.g. {x:.0f}, {y:.0f}) are metres and look like "
+                        f"{describe_metres(x, y)}: declare that CRS (a .prj beside the .shp).")
             else:
                 hint = " Its coordinates look like degrees: declare WGS 84 (EPSG:4326)."
         return None, _problem("crs-missing", "the file declares no coordinate reference system (a shapefile "
@@ -76,7 +70,8 @@ def _gpkg_row_count(path: Path, layer: str) -> tuple[int | None, int | None]:
         con.close()
 
 
-def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | None, limits: dict) -> dict:
+def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | None, limits: dict,
+                  declared_epsg: int | None = None) -> dict:
     """Open the prepared files with GDAL and return attributes + WKB (EPSG:4326, 2-D) or problems."""
     import numpy as np
     import pyogrio
@@ -163,7 +158,7 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
         return out
     xy = shapely.get_coordinates(geoms[:50])
     sample = tuple(xy[0]) if len(xy) else None
-    epsg, prob = _crs_check(df.crs, fmt, sample)
+    epsg, prob = _crs_check(df.crs, fmt, sample, declared_epsg)
     if prob:
         out["problems"].append(prob)
         return out
@@ -221,7 +216,7 @@ def main() -> int:
     _limit_resources(req["limits"])
     files = {k: base64.b64decode(v) for k, v in req["files"].items()}
     try:
-        res = read_prepared(files, req["main"], req["format"], req.get("layer"), req["limits"])
+        res = read_prepared(files, req["main"], req["format"], req.get("layer"), req["limits"], req.get("epsg"))
     except MemoryError:
         res = {"problems": [_problem("parse-memory", "reading the file needed more memory than allowed "
                                      f"({req['limits']['parse_memory_mb']} MB); it is refused")]}

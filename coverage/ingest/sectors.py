@@ -6,6 +6,8 @@ problems it found; it never raises for bad content, so the caller decides strict
 from __future__ import annotations
 
 import math
+import re
+from datetime import date
 
 import pandas as pd
 
@@ -19,6 +21,21 @@ def _text(v) -> str:
     if isinstance(v, pd.Timestamp):
         return v.strftime("%Y-%m-%d")
     return str(v).strip()
+
+
+_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?)?$")
+
+
+def _date_text(v) -> str:
+    """A validity date as ISO ``YYYY-MM-DD`` when it is one (whatever form a format wrote it in), else the text."""
+    t = _text(v)
+    m = _DATE.match(t)
+    if m:
+        try:
+            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            return t
+    return t
 
 
 def _number(v) -> float | None:
@@ -136,8 +153,10 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         ceilings.append(ce)
 
     out["sector_id"] = ids
-    for f in ("name", "phase", "valid_from", "valid_to", "notes"):
+    for f in ("name", "phase", "notes"):
         out[f] = out[f].map(_text)
+    for f in ("valid_from", "valid_to"):
+        out[f] = out[f].map(_date_text)
     out["domain"] = out["domain"].map(lambda v: _text(v).lower())
     out["kind"] = out["kind"].map(lambda v: _text(v).lower())
     out["contingent"] = [";".join(c) for c in codes]
