@@ -452,7 +452,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_analyze(sub)
+    _add_import(sub)
+    _add_history(sub)
+    _add_diff(sub)
+    _add_rollback(sub)
+    _add_validate(sub)
+    _add_export(sub)
+    _add_user(sub)
+    _add_serve(sub)
+    return p
 
+
+def _add_analyze(sub) -> None:
     a = sub.add_parser("analyze", help="gaps, overlaps and coverage per layer (default: the sample plan)")
     a.add_argument("sector_file", nargs="?", help="sector file (default: the bundled NOTIONAL sample plan)")
     a.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the sample's)")
@@ -468,6 +480,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     a.set_defaults(func=cmd_analyze)
 
+
+def _add_import(sub) -> None:
     im = sub.add_parser("import", help="validate a sector file, registry and/or extents, show the change, commit "
                         "it as a new revision")
     im.add_argument("file", nargs="?", help="sector file (optional when --contingents or --extents is given)")
@@ -489,11 +503,15 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     im.set_defaults(func=cmd_import)
 
+
+def _add_history(sub) -> None:
     h = sub.add_parser("history", help="list every plan revision")
     h.add_argument("--json", action="store_true", help="print the stable JSON document (see README)")
     h.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     h.set_defaults(func=cmd_history)
 
+
+def _add_diff(sub) -> None:
     d = sub.add_parser("diff", help="what changed between two revisions, and its effect on coverage")
     d.add_argument("a")
     d.add_argument("b")
@@ -501,6 +519,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     d.set_defaults(func=cmd_diff)
 
+
+def _add_rollback(sub) -> None:
     r = sub.add_parser("rollback", help="make a new revision whose content equals an earlier one")
     r.add_argument("id")
     r.add_argument("-m", "--message", required=True)
@@ -508,6 +528,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     r.set_defaults(func=cmd_rollback)
 
+
+def _add_validate(sub) -> None:
     v = sub.add_parser("validate", help="would this file be accepted as a new plan revision?")
     v.add_argument("file")
     v.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the sample's)")
@@ -516,6 +538,9 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--layer", help="the layer to read when the file holds several")
     v.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     v.set_defaults(func=cmd_validate)
+
+
+def _add_export(sub) -> None:
     ex = sub.add_parser("export", help="map snapshot (PNG/SVG/PDF/HTML), briefing pack PDF, or data files")
     ex.add_argument("--revision", metavar="ID", help="plan revision (default: current)")
     ex.add_argument("--domain", choices=["air", "sea", "land", "monitoring"], default="land")
@@ -537,6 +562,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     ex.set_defaults(func=cmd_export)
 
+
+def _add_user(sub) -> None:
     us = sub.add_parser("user", help="add or change a dashboard user (salted password hash, roles)")
     us.add_argument("name")
     us.add_argument("--roles", default="viewer", help="comma-separated: viewer, editor, exporter (default viewer)")
@@ -544,6 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     us.add_argument("--keep-password", action="store_true", help="change roles only")
     us.set_defaults(func=cmd_user)
 
+
+def _add_serve(sub) -> None:
     sv = sub.add_parser("serve", help="run the dashboard on the current plan revision")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=int, default=8050)
@@ -554,7 +583,6 @@ def build_parser() -> argparse.ArgumentParser:
                     help="worker processes (>1 runs gunicorn; use with UA_COVERAGE_DATABASE_URL for PostGIS)")
     sv.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     sv.set_defaults(func=cmd_serve)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

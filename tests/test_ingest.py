@@ -70,8 +70,12 @@ BAD = [
      "format-unknown", "not <kml>", {}),
     ("geojson-crs-link", gj(lambda p: p, crs_member={"type": "link", "properties": {"href": "http://127.0.0.1:9/x"}}),
      "geojson-crs", "type 'link'", {}),
+    # a legacy crs member naming an accepted CRS is honoured (the issue on real plans): EPSG:3857 with lon/lat
+    # numbers is then out of area; a CRS we do not accept is refused as before
     ("geojson-crs-3857", gj(lambda p: p, crs_member={"type": "name", "properties": {"name": "EPSG:3857"}}),
-     "geojson-crs", "not WGS84", {}),
+     "out-of-area", "check the CRS the file declares", {}),
+    ("geojson-crs-4269", gj(lambda p: p, crs_member={"type": "name", "properties": {"name": "EPSG:4269"}}),
+     "geojson-crs", "names no CRS we accept", {}),
     ("json-broken", lambda t, p: b'{"type": "FeatureCollection", "features": [', "json-invalid", "not valid JSON", {}),
     ("esri-json", lambda t, p: b'{"geometryType": "esriGeometryPolygon", "features": []}', "format-unknown",
      "not GeoJSON", {}),

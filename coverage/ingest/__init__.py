@@ -223,7 +223,7 @@ def check_sectors(gdf, *, registry: set[str] | None = None, repair: bool = False
                 from ._sniff import describe_metres
 
                 big = coords[np.argmax(np.abs(coords).max(axis=1))]
-                hint = (f" — the numbers (e.g. {big[0]:.0f}, {big[1]:.0f}) are metres and look like "
+                hint = (f" — the numbers (e.g. {big[0]:.0f}, {big[1]:.0f}) look like metres, of "
                         f"{describe_metres(big[0], big[1])}, but the file says degrees: declare that CRS" +
                         (" (in GeoJSON, a 'crs' member naming the EPSG code, or reproject to WGS84 lon/lat)"
                          if res_format == "GeoJSON" else ""))

@@ -167,12 +167,38 @@ def _prepare_csv(data: bytes, encoding: str | None) -> Prepared:
 
 
 def _prepare_zip(data: bytes, limits: Limits, encoding: str | None) -> Prepared:
+    """A zipped shapefile or a KMZ: entries checked, then only the layer's parts read, under our names."""
+    zf, infos = _open_zip(data)
+    _check_entries(infos, limits)
+    files = [i for i in infos if not i.is_dir()]
+    by_ext = _by_extension(files)
+    read = _bounded_reader(zf, limits)
+    shp, kml = by_ext.get(".shp", []), by_ext.get(".kml", [])
+    if shp:
+        return _shapefile_from_zip(shp, files, read, encoding)
+    if kml:
+        doc = [i for i in kml if i.filename.rsplit("/", 1)[-1].lower() == "doc.kml"] or kml
+        if len(kml) > 1 and len(doc) != 1:
+            raise _reject("layer-multiple", "the KMZ holds several KML documents; keep one (doc.kml)")
+        return _prepare_xml(read(doc[0]), "KMZ")
+    for ext, fmt in ((".geojson", "GeoJSON"), (".json", "GeoJSON"), (".gpkg", "GeoPackage"), (".fgb", "FlatGeobuf")):
+        if ext in by_ext:
+            raise _reject("zip-unsupported", f"zip archives are read for shapefiles and KMZ only; upload the "
+                          f"{fmt} file itself, unzipped", FormatError)
+    raise _reject("zip-no-layer", "the archive holds no shapefile (.shp with .shx and .dbf) and no KML",
+                  FormatError)
+
+
+def _open_zip(data: bytes):
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = zf.infolist()
+        return zf, zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         raise _reject("zip-damaged", f"the zip archive is damaged: {exc}", FormatError) from exc
-    files = [i for i in infos if not i.is_dir()]
+
+
+def _check_entries(infos: list, limits: Limits) -> None:
+    """Entry count, paths, links, nesting and declared size — before a byte is unpacked."""
     if len(infos) > limits.max_zip_entries:
         raise _limit("zip-entries", f"the archive has {len(infos)} entries; the limit is "
                      f"{limits.max_zip_entries}. Zip only the layer's files.")
@@ -190,20 +216,26 @@ def _prepare_zip(data: bytes, limits: Limits, encoding: str | None) -> Prepared:
         if name.lower().endswith(_ARCHIVE_EXT):
             raise _reject("zip-nested", f"the archive contains another archive ({name!r}); nested archives are "
                           "not read")
-    declared = sum(i.file_size for i in files)
+    declared = sum(i.file_size for i in infos if not i.is_dir())
     if declared > limits.max_unpacked_mb * MB:
         raise _limit("zip-too-large", f"the archive unpacks to {declared / MB:.1f} MB; the limit is "
                      f"{limits.max_unpacked_mb:g} MB")
+
+
+def _by_extension(files: list) -> dict[str, list]:
+    """Entries by lower-case extension, without hidden files and macOS resource forks."""
     by_ext: dict[str, list[zipfile.ZipInfo]] = {}
     for i in files:
         base = i.filename.rsplit("/", 1)[-1]
-        if base.startswith(".") or base.startswith("__MACOSX"):
+        if base.startswith(".") or base.startswith("__MACOSX") or i.filename.startswith("__MACOSX"):
             continue
         ext = "." + base.rsplit(".", 1)[-1].lower() if "." in base else ""
         by_ext.setdefault(ext, []).append(i)
-    if any(i.filename.startswith("__MACOSX") for i in files):
-        by_ext = {k: [i for i in v if not i.filename.startswith("__MACOSX")] for k, v in by_ext.items()}
+    return by_ext
 
+
+def _bounded_reader(zf, limits: Limits):
+    """A reader of entries that stops at the unpacked-size budget and at the expansion ratio (zip bombs)."""
     budget = [limits.max_unpacked_mb * MB]
 
     def read(info: zipfile.ZipInfo) -> bytes:
@@ -227,37 +259,26 @@ def _prepare_zip(data: bytes, limits: Limits, encoding: str | None) -> Prepared:
                           "archives are not read")
         return bytes(out)
 
-    kml = by_ext.get(".kml", [])
-    shp = by_ext.get(".shp", [])
-    if shp:
-        if len(shp) > 1:
-            raise _reject("layer-multiple", "the archive holds several shapefiles (" +
-                          ", ".join(i.filename for i in shp) + "); upload one layer per file")
-        stem = shp[0].filename[:-4]
-        parts = {}
-        for ext in _SHP_PARTS:
-            match = [i for i in files if i.filename.lower() == (stem + ext).lower()]
-            if match:
-                parts[ext] = read(match[0])
-        for ext in (".shx", ".dbf"):
-            if ext not in parts:
-                raise _reject("shapefile-incomplete", f"the shapefile has no {ext} file; zip the .shp, .shx, "
-                              ".dbf and .prj together", FormatError)
-        prepared = Prepared("Shapefile", {f"plan{ext}": b for ext, b in parts.items()}, "plan.shp")
-        _check_dbf_encoding(prepared, encoding)
-        return prepared
-    if kml:
-        doc = [i for i in kml if i.filename.rsplit("/", 1)[-1].lower() == "doc.kml"] or kml
-        if len(kml) > 1 and len(doc) != 1:
-            raise _reject("layer-multiple", "the KMZ holds several KML documents; keep one (doc.kml)")
-        p = _prepare_xml(read(doc[0]), "KMZ")
-        return p
-    for ext, fmt in ((".geojson", "GeoJSON"), (".json", "GeoJSON"), (".gpkg", "GeoPackage"), (".fgb", "FlatGeobuf")):
-        if ext in by_ext:
-            raise _reject("zip-unsupported", f"zip archives are read for shapefiles and KMZ only; upload the "
-                          f"{fmt} file itself, unzipped", FormatError)
-    raise _reject("zip-no-layer", "the archive holds no shapefile (.shp with .shx and .dbf) and no KML",
-                  FormatError)
+    return read
+
+
+def _shapefile_from_zip(shp: list, files: list, read, encoding: str | None) -> Prepared:
+    if len(shp) > 1:
+        raise _reject("layer-multiple", "the archive holds several shapefiles (" +
+                      ", ".join(i.filename for i in shp) + "); upload one layer per file")
+    stem = shp[0].filename[:-4]
+    parts = {}
+    for ext in _SHP_PARTS:
+        match = [i for i in files if i.filename.lower() == (stem + ext).lower()]
+        if match:
+            parts[ext] = read(match[0])
+    for ext in (".shx", ".dbf"):
+        if ext not in parts:
+            raise _reject("shapefile-incomplete", f"the shapefile has no {ext} file; zip the .shp, .shx, "
+                          ".dbf and .prj together", FormatError)
+    prepared = Prepared("Shapefile", {f"plan{ext}": b for ext, b in parts.items()}, "plan.shp")
+    _check_dbf_encoding(prepared, encoding)
+    return prepared
 
 
 def _check_dbf_encoding(p: Prepared, encoding: str | None) -> None:

@@ -17,6 +17,10 @@ from pathlib import Path
 
 from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
 
+import numpy as np  # noqa: E402
+import shapely  # noqa: E402
+
+
 from ._sniff import ALLOWED_EPSG, describe_metres
 
 
@@ -35,7 +39,7 @@ def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None):
         if sample_xy is not None:
             x, y = sample_xy
             if abs(x) > 1000 or abs(y) > 1000:
-                hint = (f" Its coordinates (e.g. {x:.0f}, {y:.0f}) are metres and look like "
+                hint = (f" Its coordinates (e.g. {x:.0f}, {y:.0f}) look like metres, of "
                         f"{describe_metres(x, y)}: declare that CRS (a .prj beside the .shp).")
             else:
                 hint = " Its coordinates look like degrees: declare WGS 84 (EPSG:4326)."
@@ -73,72 +77,84 @@ def _gpkg_row_count(path: Path, layer: str) -> tuple[int | None, int | None]:
 def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | None, limits: dict,
                   declared_epsg: int | None = None) -> dict:
     """Open the prepared files with GDAL and return attributes + WKB (EPSG:4326, 2-D) or problems."""
-    import numpy as np
-    import pyogrio
-    import shapely
-
-    from ._gdal import DRIVERS
-
     out = {"driver": "", "features": 0, "problems": [], "warnings": [], "columns": [], "records": [],
            "wkb": [], "crs": None}
     with tempfile.TemporaryDirectory(prefix="ua-ingest-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
-        path = Path(tmp) / main
-        try:
-            layers = [str(n) for n, _ in pyogrio.list_layers(path)]
-        except Exception as exc:  # noqa: BLE001 - every GDAL failure becomes a clear problem
-            out["problems"].append(_problem("format-damaged", f"the {fmt} file cannot be opened: {exc}"))
-            return out
-        if layer is None:
-            if len(layers) != 1:
-                out["problems"].append(_problem("layer-multiple" if layers else "layer-missing",
-                                                f"the file holds {len(layers)} layers ({', '.join(layers[:10])}); "
-                                                "upload one layer, or name the layer to read"))
-                return out
-            layer = layers[0]
-        elif layer not in layers:
-            out["problems"].append(_problem("layer-missing", f"there is no layer {layer!r}; the file holds: "
-                                            f"{', '.join(layers[:10])}"))
-            return out
-        open_opts = {}
-        if fmt == "CSV":
-            open_opts = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,the_geom,geom", "KEEP_GEOM_COLUMNS": "NO",
-                         "AUTODETECT_TYPE": "NO"}
-        try:
-            info = pyogrio.read_info(path, layer=layer, **open_opts)
-        except Exception as exc:  # noqa: BLE001
-            out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
-            return out
-        out["driver"] = info.get("driver", "")
-        if out["driver"] != DRIVERS["KML" if fmt == "KMZ" else fmt]:
-            out["problems"].append(_problem("driver-mismatch", f"the file looks like {fmt} but GDAL opened it "
-                                            f"with the {out['driver']!r} driver; it is refused"))
-            return out
-        n = int(info.get("features", -1))
-        if fmt == "GeoPackage":
-            claimed, real = _gpkg_row_count(path, layer)
-            if claimed is not None and claimed != real:
-                out["problems"].append(_problem("gpkg-feature-count", f"the GeoPackage says the layer has {claimed} "
-                                                f"features but its table holds {real} rows (stale metadata); "
-                                                "open and save it again in your GIS, or run ogrinfo -sql "
-                                                "'RECOMPUTE EXTENT ON' on it"))
-                return out
-            n = real
-        if n > limits["max_features"]:
-            out["problems"].append(_problem("feature-limit", f"the layer has {n} features; the limit is "
-                                            f"{limits['max_features']}"))
-            return out
-        fields = list(info.get("fields", []))
-        if len(fields) > limits["max_fields"]:
-            out["problems"].append(_problem("field-limit", f"the layer has {len(fields)} fields; the limit is "
-                                            f"{limits['max_fields']}"))
-            return out
-        try:
-            df = pyogrio.read_dataframe(path, layer=layer, **open_opts)
-        except Exception as exc:  # noqa: BLE001
-            out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
-            return out
+        df = _read_layer(Path(tmp) / main, fmt, layer, limits, out)
+    if df is None:
+        return out
+    geoms = _checked_geometry(df, fmt, limits, declared_epsg, out)
+    if geoms is None:
+        return out
+    cols = [c for c in df.columns if c != df.geometry.name]
+    out["columns"] = [str(c) for c in cols]
+    out["records"] = _records(df[cols], limits["max_text_chars"], out)
+    out["wkb"] = [None if g is None else base64.b64encode(shapely.to_wkb(g)).decode("ascii") for g in geoms]
+    return out
+
+
+def _read_layer(path: Path, fmt: str, layer: str | None, limits: dict, out: dict):
+    """The one layer to read, checked for driver, feature and field counts before it is read (else None)."""
+    import pyogrio
+
+    from ._gdal import DRIVERS
+
+    try:
+        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # noqa: BLE001 - every GDAL failure becomes a clear problem
+        out["problems"].append(_problem("format-damaged", f"the {fmt} file cannot be opened: {exc}"))
+        return None
+    if layer is None:
+        if len(layers) != 1:
+            out["problems"].append(_problem("layer-multiple" if layers else "layer-missing",
+                                            f"the file holds {len(layers)} layers ({', '.join(layers[:10])}); "
+                                            "upload one layer, or name the layer to read"))
+            return None
+        layer = layers[0]
+    elif layer not in layers:
+        out["problems"].append(_problem("layer-missing", f"there is no layer {layer!r}; the file holds: "
+                                        f"{', '.join(layers[:10])}"))
+        return None
+    open_opts = {}
+    if fmt == "CSV":
+        open_opts = {"GEOM_POSSIBLE_NAMES": "wkt,geometry,the_geom,geom", "KEEP_GEOM_COLUMNS": "NO",
+                     "AUTODETECT_TYPE": "NO"}
+    try:
+        info = pyogrio.read_info(path, layer=layer, **open_opts)
+    except Exception as exc:  # noqa: BLE001
+        out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
+        return None
+    out["driver"] = info.get("driver", "")
+    if out["driver"] != DRIVERS["KML" if fmt == "KMZ" else fmt]:
+        out["problems"].append(_problem("driver-mismatch", f"the file looks like {fmt} but GDAL opened it "
+                                        f"with the {out['driver']!r} driver; it is refused"))
+        return None
+    n = int(info.get("features", -1))
+    if fmt == "GeoPackage":
+        claimed, real = _gpkg_row_count(path, layer)
+        if claimed is not None and claimed != real:
+            out["problems"].append(_problem("gpkg-feature-count", f"the GeoPackage says the layer has {claimed} "
+                                            f"features but its table holds {real} rows (stale metadata); "
+                                            "open and save it again in your GIS, or run ogrinfo -sql "
+                                            "'RECOMPUTE EXTENT ON' on it"))
+            return None
+        n = real
+    if n > limits["max_features"]:
+        out["problems"].append(_problem("feature-limit", f"the layer has {n} features; the limit is "
+                                        f"{limits['max_features']}"))
+        return None
+    fields = list(info.get("fields", []))
+    if len(fields) > limits["max_fields"]:
+        out["problems"].append(_problem("field-limit", f"the layer has {len(fields)} fields; the limit is "
+                                        f"{limits['max_fields']}"))
+        return None
+    try:
+        df = pyogrio.read_dataframe(path, layer=layer, **open_opts)
+    except Exception as exc:  # noqa: BLE001
+        out["problems"].append(_problem("format-damaged", f"the {fmt} layer cannot be read: {exc}"))
+        return None
     if fmt in ("KML", "KMZ"):  # LIBKML adds KML's own Placemark fields; keep them only when used
         boiler = ["id", "description", "timestamp", "begin", "end", "altitudeMode", "tessellate", "extrude",
                   "visibility", "drawOrder", "icon"]
@@ -146,6 +162,11 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
                 or (c in df.columns and c in ("tessellate", "extrude", "visibility", "drawOrder"))]
         df = df.drop(columns=drop)
     out["features"] = len(df)
+    return df
+
+
+def _checked_geometry(df, fmt: str, limits: dict, declared_epsg: int | None, out: dict):
+    """Vertex limits, the CRS, Z dropped, reprojected to EPSG:4326 (else None with problems)."""
     geoms = np.asarray(df.geometry.values, dtype=object)
     counts = shapely.get_num_coordinates(geoms)
     for i in np.flatnonzero(counts > limits["max_vertices_per_feature"])[:20]:
@@ -155,13 +176,12 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
         out["problems"].append(_problem("vertex-limit-file", f"the file has {counts.sum():,} vertices; the limit is "
                                         f"{limits['max_vertices_per_file']:,}: simplify the polygons"))
     if out["problems"]:
-        return out
+        return None
     xy = shapely.get_coordinates(geoms[:50])
-    sample = tuple(xy[0]) if len(xy) else None
-    epsg, prob = _crs_check(df.crs, fmt, sample, declared_epsg)
+    epsg, prob = _crs_check(df.crs, fmt, tuple(xy[0]) if len(xy) else None, declared_epsg)
     if prob:
         out["problems"].append(prob)
-        return out
+        return None
     out["crs"] = f"EPSG:{epsg}"
     has_z = shapely.has_z(geoms)
     if has_z.any():
@@ -175,12 +195,15 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
         tr = Transformer.from_crs(epsg, 4326, always_xy=True)
         finite = ~shapely.is_missing(geoms)
         geoms[finite] = shapely.transform(geoms[finite], lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
-    cols = [c for c in df.columns if c != df.geometry.name]
-    max_text = limits["max_text_chars"]
+    return geoms
+
+
+def _records(frame, max_text: int, out: dict) -> list[list]:
+    """Attribute rows as JSON-able values: dates as ISO text, numpy scalars unwrapped, binary refused."""
     records = []
-    for i, row in enumerate(df[cols].itertuples(index=False, name=None)):
+    for i, row in enumerate(frame.itertuples(index=False, name=None)):
         rec = []
-        for c, v in zip(cols, row):
+        for c, v in zip(frame.columns, row):
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 rec.append(None)
                 continue
@@ -196,10 +219,7 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
                                                 f"{max_text}", i, str(c)))
             rec.append(v)
         records.append(rec)
-    out["columns"] = [str(c) for c in cols]
-    out["records"] = records
-    out["wkb"] = [None if g is None else base64.b64encode(shapely.to_wkb(g)).decode("ascii") for g in geoms]
-    return out
+    return records
 
 
 def _limit_resources(limits: dict) -> None:

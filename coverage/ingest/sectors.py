@@ -55,29 +55,14 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
     """
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    lower: dict[str, str] = {}
-    for col in gdf.columns:
-        if col == gdf.geometry.name:
-            continue
-        key = str(col).strip().lower()
-        if key in lower:
-            problems.append(Problem("field-duplicate", f"fields {lower[key]!r} and {col!r} differ only in "
-                                    "case; keep one of them", field=str(col)))
-            continue
-        lower[key] = col
-    missing = [f for f in REQUIRED if f not in lower]
-    for f in missing:
-        problems.append(Problem("field-missing", f"required field {f!r} is missing; every feature needs "
-                                f"{', '.join(REQUIRED)}", field=f))
-    if missing:
+    lower = _field_map(gdf, problems)
+    if any(p.rule == "field-missing" for p in problems):
         return gdf.iloc[0:0], problems, warnings
-
     out = pd.DataFrame(index=gdf.index)
     for f in CANONICAL:
         col = lower.get(f)
         out[f] = gdf[col] if col is not None else None
-    extra = [c for k, c in lower.items() if k not in CANONICAL]
-    for c in extra:
+    for c in (c for k, c in lower.items() if k not in CANONICAL):
         out[str(c)] = gdf[c].map(_text)
 
     ids, floors, ceilings, codes, layers = [], [], [], [], []
@@ -87,68 +72,12 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         row = row._asdict() if hasattr(row, "_asdict") else dict(zip(out.columns, row))
         sid = normalise_id(row["sector_id"])
         ids.append(sid)
-        if not sid:
-            problems.append(Problem("sector-id-missing", "sector_id is empty; give every sector a unique id",
-                                    feature=i, field="sector_id"))
-        elif sid in seen:
-            problems.append(Problem("sector-id-duplicate", f"sector_id {sid!r} is also used by feature "
-                                    f"{seen[sid]}; ids must be unique", feature=i, sector_id=sid, field="sector_id"))
-        else:
-            seen[sid] = i
-            key = _skeleton(sid)
-            if key in folded and folded[key] != sid:
-                warnings.append(Problem("sector-id-lookalike", f"sector_id {sid!r} looks like {folded[key]!r} "
-                                        "(Latin and Cyrillic letters mixed?)", feature=i, sector_id=sid,
-                                        field="sector_id"))
-            folded.setdefault(key, sid)
-        domain = _text(row["domain"]).lower()
-        kind = _text(row["kind"]).lower()
-        if domain not in DOMAINS:
-            problems.append(Problem("domain-invalid", f"domain {_text(row['domain'])!r} is not one of "
-                                    f"{', '.join(DOMAINS)}", feature=i, sector_id=sid or None, field="domain"))
-        if kind not in KINDS:
-            problems.append(Problem("kind-invalid", f"kind {_text(row['kind'])!r} is not one of "
-                                    f"{', '.join(KINDS)}", feature=i, sector_id=sid or None, field="kind"))
-        if not _text(row["name"]):
-            problems.append(Problem("name-missing", "name is empty; give the sector a human label",
-                                    feature=i, sector_id=sid or None, field="name"))
+        _check_id(sid, i, seen, folded, problems, warnings)
+        domain, kind = _text(row["domain"]).lower(), _text(row["kind"]).lower()
+        _check_vocabulary(row, domain, kind, i, sid, problems)
         layers.append(layer_of(domain, kind))
-        cs = parse_contingents(row["contingent"])
-        for c in cs:
-            if not ISO3.match(c):
-                problems.append(Problem("contingent-invalid", f"contingent code {c!r} is not an ISO 3166-1 "
-                                        "alpha-3 code (three letters, e.g. FRA)", feature=i,
-                                        sector_id=sid or None, field="contingent"))
-            elif registry is not None and c not in registry:
-                problems.append(Problem("contingent-unknown", f"contingent {c!r} is not in the contingents "
-                                        "registry", feature=i,
-                                        sector_id=sid or None, field="contingent"))
-        if len(set(cs)) != len(cs):
-            problems.append(Problem("contingent-duplicate", "a contingent is listed twice in "
-                                    f"{_text(row['contingent'])!r}", feature=i, sector_id=sid or None,
-                                    field="contingent"))
-        codes.append(cs)
-        fl = ce = None
-        for name, target in (("floor_ft", "floor"), ("ceiling_ft", "ceiling")):
-            try:
-                val = _number(row[name])
-            except (TypeError, ValueError):
-                problems.append(Problem("altitude-invalid", f"{name} {row[name]!r} is not a number of feet",
-                                        feature=i, sector_id=sid or None, field=name))
-                val = None
-            if val is not None and domain != "air":
-                problems.append(Problem("altitude-not-air", f"{name} is only allowed on air zones",
-                                        feature=i, sector_id=sid or None, field=name))
-            if val is not None and not (0 <= val <= 200_000):
-                problems.append(Problem("altitude-invalid", f"{name} {val:g} ft is outside 0–200,000 ft",
-                                        feature=i, sector_id=sid or None, field=name))
-            if target == "floor":
-                fl = val
-            else:
-                ce = val
-        if fl is not None and ce is not None and fl >= ce:
-            problems.append(Problem("altitude-order", f"floor_ft {fl:g} is not below ceiling_ft {ce:g}",
-                                    feature=i, sector_id=sid or None, field="floor_ft"))
+        codes.append(_check_contingents(row["contingent"], i, sid, registry, problems))
+        fl, ce = _check_altitudes(row, domain, i, sid, problems)
         floors.append(fl)
         ceilings.append(ce)
 
@@ -166,6 +95,93 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
     out["layer"] = layers
     out["geometry"] = gdf.geometry.values
     return out, problems, warnings
+
+
+def _field_map(gdf, problems: list[Problem]) -> dict[str, str]:
+    """Lower-case field name -> the file's own name; duplicates and missing required fields are problems."""
+    lower: dict[str, str] = {}
+    for col in gdf.columns:
+        if col == gdf.geometry.name:
+            continue
+        key = str(col).strip().lower()
+        if key in lower:
+            problems.append(Problem("field-duplicate", f"fields {lower[key]!r} and {col!r} differ only in "
+                                    "case; keep one of them", field=str(col)))
+            continue
+        lower[key] = col
+    for f in REQUIRED:
+        if f not in lower:
+            problems.append(Problem("field-missing", f"required field {f!r} is missing; every feature needs "
+                                    f"{', '.join(REQUIRED)}", field=f))
+    return lower
+
+
+def _check_id(sid: str, i: int, seen: dict, folded: dict, problems: list, warnings: list) -> None:
+    if not sid:
+        problems.append(Problem("sector-id-missing", "sector_id is empty; give every sector a unique id",
+                                feature=i, field="sector_id"))
+    elif sid in seen:
+        problems.append(Problem("sector-id-duplicate", f"sector_id {sid!r} is also used by feature "
+                                f"{seen[sid]}; ids must be unique", feature=i, sector_id=sid, field="sector_id"))
+    else:
+        seen[sid] = i
+        key = _skeleton(sid)
+        if key in folded and folded[key] != sid:
+            warnings.append(Problem("sector-id-lookalike", f"sector_id {sid!r} looks like {folded[key]!r} "
+                                    "(Latin and Cyrillic letters mixed?)", feature=i, sector_id=sid,
+                                    field="sector_id"))
+        folded.setdefault(key, sid)
+
+
+def _check_vocabulary(row: dict, domain: str, kind: str, i: int, sid: str, problems: list) -> None:
+    if domain not in DOMAINS:
+        problems.append(Problem("domain-invalid", f"domain {_text(row['domain'])!r} is not one of "
+                                f"{', '.join(DOMAINS)}", feature=i, sector_id=sid or None, field="domain"))
+    if kind not in KINDS:
+        problems.append(Problem("kind-invalid", f"kind {_text(row['kind'])!r} is not one of "
+                                f"{', '.join(KINDS)}", feature=i, sector_id=sid or None, field="kind"))
+    if not _text(row["name"]):
+        problems.append(Problem("name-missing", "name is empty; give the sector a human label",
+                                feature=i, sector_id=sid or None, field="name"))
+
+
+def _check_contingents(value, i: int, sid: str, registry: set[str] | None, problems: list) -> tuple[str, ...]:
+    cs = parse_contingents(value)
+    for c in cs:
+        if not ISO3.match(c):
+            problems.append(Problem("contingent-invalid", f"contingent code {c!r} is not an ISO 3166-1 "
+                                    "alpha-3 code (three letters, e.g. FRA)", feature=i,
+                                    sector_id=sid or None, field="contingent"))
+        elif registry is not None and c not in registry:
+            problems.append(Problem("contingent-unknown", f"contingent {c!r} is not in the contingents "
+                                    "registry", feature=i, sector_id=sid or None, field="contingent"))
+    if len(set(cs)) != len(cs):
+        problems.append(Problem("contingent-duplicate", "a contingent is listed twice in "
+                                f"{_text(value)!r}", feature=i, sector_id=sid or None, field="contingent"))
+    return cs
+
+
+def _check_altitudes(row: dict, domain: str, i: int, sid: str, problems: list) -> tuple[float | None, float | None]:
+    vals = {}
+    for name in ("floor_ft", "ceiling_ft"):
+        try:
+            val = _number(row[name])
+        except (TypeError, ValueError):
+            problems.append(Problem("altitude-invalid", f"{name} {row[name]!r} is not a number of feet",
+                                    feature=i, sector_id=sid or None, field=name))
+            val = None
+        if val is not None and domain != "air":
+            problems.append(Problem("altitude-not-air", f"{name} is only allowed on air zones",
+                                    feature=i, sector_id=sid or None, field=name))
+        if val is not None and not (0 <= val <= 200_000):
+            problems.append(Problem("altitude-invalid", f"{name} {val:g} ft is outside 0–200,000 ft",
+                                    feature=i, sector_id=sid or None, field=name))
+        vals[name] = val
+    fl, ce = vals["floor_ft"], vals["ceiling_ft"]
+    if fl is not None and ce is not None and fl >= ce:
+        problems.append(Problem("altitude-order", f"floor_ft {fl:g} is not below ceiling_ft {ce:g}",
+                                feature=i, sector_id=sid or None, field="floor_ft"))
+    return fl, ce
 
 
 _CONFUSABLE = str.maketrans("АВЕКМНОРСТХІЈаеорсухіј", "ABEKMHOPCTXIJaeopcyxij")
