@@ -13,11 +13,7 @@ from __future__ import annotations
 import atexit
 import json
 import math
-import os
 import select
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -162,11 +158,11 @@ class _Renderer:
     """The render worker process (``python -m ua_coverage.export._render``), kept warm between exports."""
 
     def __init__(self, timeout: float) -> None:
+        from .._proc import spawn
+
         self.log = tempfile.TemporaryFile()
-        env = dict(os.environ)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ua_coverage.export._render", "--idle", str(RENDER_IDLE_S)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, env=env,
-                                     start_new_session=True)
+        self.proc = spawn("ua_coverage.export._render", "--idle", str(RENDER_IDLE_S), stderr=self.log,
+                          new_session=True)
         try:
             self.reply(timeout, "starting the renderer")
         except _WorkerGone as exc:
@@ -204,18 +200,10 @@ class _Renderer:
         return ""
 
     def kill(self) -> None:
-        # the browser runs in a session of its own (kaleido's launcher starts it so), so killing our
-        # process group is not enough: kill every descendant too
-        for pid in [*_descendants(self.proc.pid), self.proc.pid]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        self.proc.wait()
+        # the browser runs in a session of its own (kaleido's launcher starts it so): kill the whole tree
+        from .._proc import kill_tree
+
+        kill_tree(self.proc)
 
     def close(self) -> None:
         try:
@@ -223,27 +211,6 @@ class _Renderer:
             self.proc.wait(timeout=10)
         except Exception:  # noqa: BLE001 - best effort at exit
             self.kill()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (Linux /proc; empty elsewhere)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as fh:
-                stat = fh.read()
-            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    out, todo = [], [pid]
-    while todo:
-        for c in children.get(todo.pop(), []):
-            out.append(c)
-            todo.append(c)
-    return out
 
 
 #: seconds a warm renderer waits for the next export before it exits (and frees its browser)

@@ -28,12 +28,12 @@ import base64
 import json
 import os
 import subprocess
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
+from .. import _proc
 from ._sniff import prepare
 from ..errors import IngestError, LimitError, Problem, ValidationError
 from ..settings import MB, Limits
@@ -84,8 +84,8 @@ def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
            "epsg": prep.declared_epsg}
     env = {**os.environ, **_gdal.ENV}
     try:
-        proc = subprocess.run([sys.executable, "-m", "ua_coverage.ingest._worker"], input=json.dumps(req).encode(),
-                              capture_output=True, timeout=limits.parse_timeout_s, env=env)
+        proc = _proc.run("ua_coverage.ingest._worker", json.dumps(req).encode(), timeout=limits.parse_timeout_s,
+                         env=env)
     except subprocess.TimeoutExpired as exc:
         raise LimitError(f"reading the file took longer than {limits.parse_timeout_s:g} s; it is refused. "
                          "Simplify it or split it.", rule="parse-timeout") from exc
