@@ -254,11 +254,16 @@ def cmd_rollback(args) -> int:
 
     st = workflow.open_store(args.data_dir)
     target = _rev_id(args.id)
+    before = st.current()
     try:
         info = workflow.rollback(st, target, author=_author(args), message=args.message)
     except ConflictError as exc:
         print(f"ua-coverage: CONFLICT: {exc.message}", file=sys.stderr)
         return 1
+    if info.id == before.id:
+        print(f"Nothing to do: revision {before.id}, the current one, already has the content of revision {target}; "
+              "no revision was made.")
+        return 0
     print(f"Committed revision {info.id} (parent {info.parent}) with the content of revision {target}: "
           f"{info.message}")
     return 0
@@ -341,7 +346,7 @@ def cmd_serve(args) -> int:
         return _serve_gunicorn(args)
     from .app import create_app
 
-    app = create_app(args.data_dir, marking=args.banner)
+    app = create_app(args.data_dir, marking=args.banner, host=args.host)
     print(f"Serving the dashboard on http://{args.host}:{args.port}/ (Ctrl+C to stop)", file=sys.stderr)
     app.run(host=args.host, port=args.port, debug=args.debug)
     return 0
@@ -384,12 +389,17 @@ def cmd_export(args) -> int:
 
 
 def _bounds(text: str) -> tuple[float, float, float, float]:
-    usage = UsageError("--bounds is WEST,SOUTH,EAST,NORTH in degrees, e.g. 29,45,33,47.5")
+    import math
+
+    usage = UsageError("--bounds is WEST,SOUTH,EAST,NORTH in degrees (longitude -180..180, latitude -85..85, "
+                       "west < east, south < north), e.g. 29,45,33,47.5")
     try:
         b = tuple(float(v) for v in text.split(","))
     except ValueError:
         raise usage from None
-    if len(b) != 4 or not (b[0] < b[2] and b[1] < b[3]):
+    if len(b) != 4 or not all(math.isfinite(v) for v in b) or not (b[0] < b[2] and b[1] < b[3]):
+        raise usage
+    if not (-180 <= b[0] and b[2] <= 180 and -85 <= b[1] and b[3] <= 85):
         raise usage
     return b
 
@@ -429,6 +439,8 @@ def _serve_gunicorn(args) -> int:
     from .workflow import open_store
 
     env = {**os.environ, "UA_COVERAGE_DATA_DIR": str(resolve_data_dir(args.data_dir))}
+    if args.host not in ("0.0.0.0", "::"):  # the workers answer to the bound address too
+        env["UA_COVERAGE_ALLOWED_HOSTS"] = ",".join(filter(None, [env.get("UA_COVERAGE_ALLOWED_HOSTS", ""), args.host]))
     if args.banner:
         env["UA_COVERAGE_BANNER"] = args.banner
     st = open_store(args.data_dir)  # create, migrate and seed once, before the workers start

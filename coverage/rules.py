@@ -71,6 +71,9 @@ _TABLE = [
     _r("text-too-long", "limits", cli="Shorten the text value."),
     _r("parse-timeout", "limits", cli="Simplify the file or split it."),
     _r("parse-memory", "limits", cli="Simplify the file or split it."),
+    _r("band-limit", "limits", cli="Use fewer distinct floor_ft/ceiling_ft values (round them to common levels)."),
+    _r("busy", "limits", cli="Try again in a minute.", web="The server is busy checking other uploads; try again "
+       "in a minute."),
     # security: content we never pass on
     _r("xml-doctype", "security", cli="Remove the DOCTYPE/ENTITY declarations from the KML."),
     _r("kml-networklink", "security", cli="Make the KML self-contained (no NetworkLink)."),
@@ -91,6 +94,7 @@ _TABLE = [
     _r("encoding-unknown", "crs", cli="Name a known encoding with --encoding (e.g. cp1251).",
        web="Add a .cpg file naming a known encoding (e.g. CP1251) to the zip."),
     _r("gpkg-feature-count", "crs", cli="Export the GeoPackage again."),
+    _r("crs-mismatch", "crs", cli="Export the file again with the CRS's standard definition (.prj)."),
     # geometry
     _r("geometry-empty", "geometry", cli="Draw the feature's polygon."),
     _r("geometry-type", "geometry", cli="Sectors must be Polygon or MultiPolygon."),
@@ -102,6 +106,7 @@ _TABLE = [
     _r("field-duplicate", "schema", cli="Keep one of the fields."),
     _r("sector-id-missing", "schema", cli="Give every sector a unique sector_id."),
     _r("sector-id-duplicate", "schema", cli="Make every sector_id unique."),
+    _r("sector-id-characters", "schema", cli="Type the id again with visible characters only."),
     _r("name-missing", "schema", cli="Give the sector a name."),
     _r("domain-invalid", "schema", cli="Use air, sea or land."),
     _r("kind-invalid", "schema", cli="Use zone or monitoring."),
@@ -137,6 +142,9 @@ _TABLE = [
     _r("message-missing", "workflow", cli="Say what the revision changes with -m.",
        web="Write a message saying what this revision changes."),
     _r("author-missing", "workflow", cli="Name the author with --author.", web="Sign in again."),
+    _r("message-too-long", "workflow", cli="Shorten the message (at most 500 characters).",
+       web="Shorten the message (at most 500 characters)."),
+    _r("nothing-to-do", "workflow"),
     # error classes' default codes (see errors.py)
     _r("error", "error"),
     _r("ingest", "error"),

@@ -24,6 +24,8 @@ class Limits:
     max_vertices_per_file: int = 500_000
     max_fields: int = 50
     max_text_chars: int = 256
+    #: distinct altitude bands the air layer may form (each band re-classifies every face: the cost driver)
+    max_air_bands: int = 64
     parse_timeout_s: float = 60
     parse_memory_mb: int = 2_048
 
@@ -43,7 +45,8 @@ class Limits:
         big = 10**12
         return cls(max_file_mb=big, max_unpacked_mb=big, max_zip_ratio=big, max_zip_entries=10**6,
                    max_features=big, max_vertices_per_feature=big, max_vertices_per_file=big,
-                   max_fields=10**6, max_text_chars=big, parse_timeout_s=3_600, parse_memory_mb=16_384)
+                   max_fields=10**6, max_text_chars=big, parse_timeout_s=3_600, parse_memory_mb=16_384,
+                   max_air_bands=10**6)
 
     def replace(self, **kw) -> "Limits":
         return replace(self, **kw)

@@ -271,7 +271,7 @@ def propose(store, *, sectors=None, contingents=None, extents=None, scope: str =
         prop = Proposal(base=base_id, inputs=inputs, problems=problems)
         prop.unknown_codes = sorted({_code_of(p) for p in problems if p.rule == "contingent-unknown"} - {""})
         return prop
-    return _build(store, base_id, base_plan, inputs, progress)
+    return _build(store, base_id, base_plan, inputs, progress, limits or Limits.from_env())
 
 
 def _code_of(p: Problem) -> str:
@@ -281,13 +281,28 @@ def _code_of(p: Problem) -> str:
     return m.group(1) if m else ""
 
 
-def refresh(store, proposal: Proposal) -> Proposal:
+def refresh(store, proposal: Proposal, limits: Limits | None = None) -> Proposal:
     """The same inputs proposed again against the current revision (after a conflict)."""
     cur = store.current().id
-    return _build(store, cur, store.load(cur), proposal.inputs, None)
+    return _build(store, cur, store.load(cur), proposal.inputs, None, limits or Limits.from_env())
 
 
-def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress) -> Proposal:
+def air_band_count(sectors) -> int:
+    """How many altitude bands the air layer forms: one between each pair of distinct limits (the cost driver)."""
+    import numpy as np
+
+    air = sectors[sectors["layer"] == "air"] if len(sectors) else sectors
+    if not len(air):
+        return 0
+    levels = {0.0}
+    for col in ("floor_ft", "ceiling_ft"):
+        if col in air:
+            v = np.asarray(air[col], dtype=float)
+            levels.update(v[~np.isnan(v)].tolist())
+    return len(levels)
+
+
+def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limits: Limits) -> Proposal:
     from .engine.diff import change_count, coverage_effect_of, diff_plans
 
     prop = Proposal(base=base_id, inputs=inputs)
@@ -295,6 +310,10 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress) -> Pr
     registry = inputs.contingents if inputs.contingents is not None else base_plan.contingents
     extents = base_plan.extents.replace(inputs.extents) if inputs.extents is not None else base_plan.extents
     prop.problems = _plan_problems(sectors, registry, inputs)
+    bands = air_band_count(sectors)
+    if bands > limits.max_air_bands:  # refused up front: the analysis would take minutes and gigabytes
+        prop.problems.append(Problem("band-limit", f"the air zones form {bands} altitude bands (from their distinct "
+                                     f"floor_ft/ceiling_ft values); the limit is {limits.max_air_bands}"))
     if prop.problems:
         return prop
     prop.registry_notes = _registry_notes(base_plan.contingents, registry)

@@ -158,8 +158,13 @@ def test_viewer_cannot_commit_over_http_and_csrf_is_required(tmp_path, monkeypat
     assert c.post("/login", data={"user": "vera", "password": "wrong", "csrf": csrf}).status_code == 200
     assert c.post("/login", data={"user": "vera", "password": "viewer-pass"}).status_code == 403  # no CSRF token
     assert c.post("/login", data={"user": "vera", "password": "viewer-pass", "csrf": csrf}).status_code == 302
-    pending = _upload(c, csrf, revised("CZE"), tmp_path)  # a viewer may validate and preview
-    assert pending and pending["base"] == 1
+    # a preview runs the engine, so a viewer may not even preview (hardening: bounded work per request)
+    path = write_format("geojson", revised("CZE"), tmp_path)
+    contents = "data:application/geo+json;base64," + base64.b64encode(open(path, "rb").read()).decode()
+    r = _call(c, _callback(c, "upload-report"), {"upload": contents}, {"upload": "plan.geojson", "pending": None}, csrf)
+    resp = json.loads(r.data)["response"]
+    assert resp["pending"]["data"] is None and "the editor role is needed" in json.dumps(resp["upload-report"])
+    pending = {"token": "forged-token", "base": 1}
     out = _commit(c, csrf, pending, "sneaky")
     assert "vera may not commit: the editor role is needed" in out
     dep = _callback(c, "commit-status")

@@ -19,8 +19,12 @@ from ..workflow import open_store
 from .state import AppState
 
 
-def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
-    """The dashboard for the plan store in ``data_dir`` (see :func:`ua_coverage.store.resolve_data_dir`)."""
+def create_app(data_dir=None, *, marking: str | None = None, host: str | None = None) -> dash.Dash:
+    """The dashboard for the plan store in ``data_dir`` (see :func:`ua_coverage.store.resolve_data_dir`).
+
+    ``host`` is the address the server binds; it is one of the host names the app answers to (see
+    :mod:`ua_coverage.app.auth`).
+    """
     from . import auth, history_page, map_page, upload_page
 
     store = open_store(data_dir)
@@ -31,7 +35,7 @@ def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
     limits = Limits.from_env()
     # the server refuses bodies larger than an upload (base64 inflates by 4/3) plus room for the form
     app.server.config["MAX_CONTENT_LENGTH"] = int(limits.max_file_mb * MB * 4 / 3 + MB)
-    auth.install(app.server, store.data_dir)
+    auth.install(app.server, store.data_dir, host=host)
 
     def shell():
         user = auth.current_user()
@@ -66,6 +70,7 @@ def create_app(data_dir=None, *, marking: str | None = None) -> dash.Dash:
                             Output("viewport", "data"), Input("url", "pathname"))
     map_page.register(app, state)
     map_page.register_export(app, state)
+    map_page._sweep_exports()  # folders a crashed export left behind
     upload_page.register(app, state, limits)
     history_page.register(app, state)
     return app

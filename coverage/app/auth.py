@@ -16,7 +16,16 @@ Authentication is pluggable, in this order:
    else may only view.
 
 CSRF: every state-changing request (Dash callbacks, login) must carry the per-session token the page got
-in the ``_csrf_token`` cookie (dash-renderer sends it as ``X-CSRFToken``); session cookies are SameSite=Strict.
+in the ``_csrf_token`` cookie (dash-renderer sends it as ``X-CSRFToken``); session cookies are SameSite=Strict,
+HttpOnly, and Secure when the request came over HTTPS (or ``UA_COVERAGE_SECURE_COOKIES=1``).
+
+Host check: the app answers only to the host names it was told (``127.0.0.1``, ``localhost``, ``[::1]``, the
+address ``serve --host`` binds, and ``UA_COVERAGE_ALLOWED_HOSTS``), so a page on another site cannot reach it
+by DNS rebinding; the workstation role grant needs both a loopback peer and an allowed Host.
+
+Sign-in: failures are rate limited per user name and per address ("try again in N s"); an unknown user takes
+as long to refuse as a wrong password; signing out revokes that session on the server, and a password change
+revokes every session of that user (a per-user generation number in the users file).
 """
 from __future__ import annotations
 
@@ -25,13 +34,20 @@ import hmac
 import json
 import os
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 ROLES = ("viewer", "editor", "exporter")
 LOCAL = {"127.0.0.1", "::1"}
+DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _ITER = 200_000
+#: sign-in failures allowed per user name, and per address, in WINDOW_S before further tries wait
+MAX_FAILURES_PER_USER, MAX_FAILURES_PER_ADDRESS, WINDOW_S = 5, 20, 300
+#: a hash checked for unknown user names, so they take as long to refuse as a wrong password
+_DUMMY_HASH = None
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,13 @@ def hash_password(password: str, *, salt: str | None = None, iterations: int = _
     return f"pbkdf2_sha256${iterations}${salt}${digest}"
 
 
-def check_password(password: str, stored: str) -> bool:
+def check_password(password: str, stored: str | None) -> bool:
+    """True when ``password`` matches ``stored``; an unknown user (``stored`` None) costs the same time."""
+    global _DUMMY_HASH
+    if not stored:
+        _DUMMY_HASH = _DUMMY_HASH or hash_password(secrets.token_hex(8))
+        check_password(password, _DUMMY_HASH)
+        return False
     try:
         algo, iterations, salt, digest = stored.split("$")
     except ValueError:
@@ -58,6 +80,55 @@ def check_password(password: str, stored: str) -> bool:
     if algo != "pbkdf2_sha256":
         return False
     return hmac.compare_digest(hash_password(password, salt=salt, iterations=int(iterations)), stored)
+
+
+class _Throttle:
+    """Sign-in failures in a sliding window, per key (a user name or an address); in memory, per process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._fails: dict[str, list[float]] = {}
+
+    def wait(self, key: str, limit: int) -> int:
+        """Seconds until ``key`` may try again (0 = now)."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._fails.get(key, []) if now - t < WINDOW_S]
+            self._fails[key] = recent
+            return 0 if len(recent) < limit else int(WINDOW_S - (now - recent[0])) + 1
+
+    def fail(self, key: str) -> None:
+        with self._lock:
+            self._fails.setdefault(key, []).append(time.monotonic())
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._fails.pop(key, None)
+
+
+def allowed_hosts() -> set[str]:
+    """Host names the app answers to: loopback names, the address it binds, ``UA_COVERAGE_ALLOWED_HOSTS``."""
+    from flask import current_app, has_app_context
+
+    extra = [h.strip().lower() for h in os.environ.get("UA_COVERAGE_ALLOWED_HOSTS", "").split(",") if h.strip()]
+    bound = current_app.config.get("UA_COVERAGE_BOUND_HOSTS", ()) if has_app_context() else ()
+    return set(DEFAULT_HOSTS) | set(extra) | set(bound)
+
+
+def _host_of(header: str) -> str:
+    h = (header or "").strip().lower()
+    if h.startswith("["):  # [::1]:8050
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create (or replace) a file readable by its owner only, from the first byte."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
 
 
 def users_file() -> Path | None:
@@ -90,13 +161,11 @@ def save_user(path: Path, name: str, password: str | None, roles: list[str]) -> 
     entry = doc["users"].get(name, {})
     if password is not None:
         entry["hash"] = hash_password(password)
+        entry["generation"] = int(entry.get("generation", 0)) + 1  # a new password signs out every session
     entry["roles"] = sorted(set(roles) | {"viewer"})
     doc["users"][name] = entry
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2), encoding="utf-8")
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    _write_private(path, json.dumps(doc, indent=2))
 
 
 def current_user() -> User:
@@ -114,31 +183,85 @@ def current_user() -> User:
         return User("anonymous", frozenset(), "anonymous")
     if users:
         name = session.get("user")
-        if name and name in users:
+        if name and name in users and _session_valid(name, users[name]):
             return User(name, frozenset(users[name].get("roles", [])) | {"viewer"}, "login")
         return User("anonymous", frozenset(), "anonymous")
-    if request.remote_addr in LOCAL:
+    if request.remote_addr in LOCAL and _host_of(request.host) in allowed_hosts():
         return User(os.environ.get("UA_COVERAGE_AUTHOR") or "workstation", frozenset(ROLES), "workstation")
     return User("anonymous", frozenset({"viewer"}), "anonymous")
+
+
+_REVOKED: dict[str, Path] = {}
+
+
+def _revoked_file() -> Path | None:
+    return _REVOKED.get("path")
+
+
+def _revoked() -> set[str]:
+    path = _revoked_file()
+    if not path or not path.exists():
+        return set()
+    return _parse_revoked(str(path), path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _parse_revoked(path: str, mtime: int) -> set[str]:
+    return {line.split()[1] for line in Path(path).read_text(encoding="utf-8").splitlines() if len(line.split()) == 2}
+
+
+def _revoke(sid: str) -> None:
+    """Revoke one session id for good (kept 31 days: no session cookie outlives that)."""
+    path = _revoked_file()
+    if not path or not sid:
+        return
+    now = time.time()
+    keep = []
+    if path.exists():
+        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if len(line.split()) == 2 and now - float(line.split()[0]) < 31 * 86400]
+    _write_private(path, "\n".join(keep + [f"{now:.0f} {sid}"]) + "\n")
+
+
+def _session_valid(name: str, entry: dict) -> bool:
+    from flask import session
+
+    return (session.get("gen", 0) == int(entry.get("generation", 0))
+            and session.get("sid", "") not in _revoked())
 
 
 def login_required() -> bool:
     return bool(load_users()) and not os.environ.get("UA_COVERAGE_TRUST_HEADER")
 
 
-def install(server, data_dir: Path) -> None:
-    """Session secret, CSRF check, login/logout routes and the upload size limit on the Flask server."""
+def install(server, data_dir: Path, *, host: str | None = None) -> None:
+    """Session secret, host and CSRF checks, login/logout routes on the Flask server (``host``: the bound address)."""
     from flask import abort, make_response, redirect, request, session
+
+    from flask.sessions import SecureCookieSessionInterface
 
     key_file = Path(data_dir) / "session.key"
     if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))
-        os.chmod(key_file, 0o600)
+        _write_private(key_file, secrets.token_hex(32))
     server.secret_key = key_file.read_text().strip()
     server.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
+    if host and host not in ("0.0.0.0", "::", ""):  # a wildcard bind names no host: use UA_COVERAGE_ALLOWED_HOSTS
+        server.config["UA_COVERAGE_BOUND_HOSTS"] = (host.lower().strip("[]"),)
+    _REVOKED["path"] = Path(data_dir) / "revoked_sessions"
+    secure_always = os.environ.get("UA_COVERAGE_SECURE_COOKIES", "") in ("1", "true", "yes")
+
+    class _Sessions(SecureCookieSessionInterface):
+        def get_cookie_secure(self, app):  # Secure over HTTPS (as the proxy reports it) or when configured
+            return secure_always or request.is_secure
+
+    server.session_interface = _Sessions()
+    throttle = _Throttle()  # per server: in memory, per process (each gunicorn worker counts its own)
 
     @server.before_request
     def _guard():
+        if _host_of(request.host) not in allowed_hosts():
+            abort(400, description="this server does not answer to that host name; set UA_COVERAGE_ALLOWED_HOSTS "
+                                   "to the names it is reached by")
         if request.method == "POST":
             token = session.get("csrf")
             sent = request.headers.get("X-CSRFToken") or request.form.get("csrf")
@@ -155,9 +278,12 @@ def install(server, data_dir: Path) -> None:
 
     @server.after_request
     def _csrf_cookie(resp):
+        if _host_of(request.host) not in allowed_hosts():  # nothing at all for a page on another site
+            return resp
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)
-        resp.set_cookie("_csrf_token", session["csrf"], samesite="Strict", httponly=False)
+        resp.set_cookie("_csrf_token", session["csrf"], samesite="Strict", httponly=False,
+                        secure=secure_always or request.is_secure)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp
@@ -167,16 +293,29 @@ def install(server, data_dir: Path) -> None:
         from html import escape
 
         error = ""
+        status = 200
         if request.method == "POST":
-            name = request.form.get("user", "")
+            name = request.form.get("user", "")[:200]
+            addr = request.remote_addr or "?"
+            wait = max(throttle.wait(f"user:{name}", MAX_FAILURES_PER_USER),
+                       throttle.wait(f"addr:{addr}", MAX_FAILURES_PER_ADDRESS))
             users = load_users()
-            if name in users and check_password(request.form.get("password", ""), users[name].get("hash", "")):
+            if wait:
+                error = f"<p class='error'>Too many failed sign-ins; try again in {wait} s.</p>"
+                status = 429
+            elif check_password(request.form.get("password", ""), users.get(name, {}).get("hash")):
+                throttle.clear(f"user:{name}")
                 csrf = session.get("csrf")
                 session.clear()
                 session["user"] = name
+                session["sid"] = secrets.token_urlsafe(16)
+                session["gen"] = int(users[name].get("generation", 0))
                 session["csrf"] = csrf or secrets.token_urlsafe(32)
                 return redirect("/")
-            error = "<p class='error'>Wrong user name or password.</p>"
+            else:
+                throttle.fail(f"user:{name}")
+                throttle.fail(f"addr:{addr}")
+                error = "<p class='error'>Wrong user name or password.</p>"
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)
         page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Sign in</title>"
@@ -188,11 +327,13 @@ def install(server, data_dir: Path) -> None:
                 f"</label><input type='hidden' name='csrf' value='{escape(session['csrf'])}'>"
                 f"<button type='submit'>Sign in</button></form><div class='banner'>{escape(_banner())}</div>"
                 f"</body></html>")
-        return make_response(page)
+        return make_response(page, status)
 
     @server.route("/logout")
     def _logout():
+        _revoke(session.get("sid", ""))  # this cookie, even if kept or copied, no longer signs anyone in
         session.pop("user", None)
+        session.pop("sid", None)
         return redirect("/login" if login_required() else "/")
 
 

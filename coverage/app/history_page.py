@@ -83,6 +83,12 @@ def register(app: dash.Dash, state: AppState) -> None:
                              className="error")
         if target is None or not (message or "").strip():
             return html.Span("Choose a revision and say why.", className="error")
+        if len(message) > 500:
+            return html.Span("Shorten the message to at most 500 characters.", className="error")
+        before = state.store.current()
         info = workflow.rollback(state.store, int(target), author=user.name, message=message.strip())
+        if info.id == before.id:
+            return html.Span(f"Nothing to do: revision {before.id}, the current one, already has the content of "
+                             f"revision {target}; no revision was made.")
         return html.Div([html.B(f"Committed revision {info.id}"), f" with the content of revision {target}. ",
                          dcc.Link("View it on the map", href=f"/?revision={info.id}")], className="ok")

@@ -1,6 +1,9 @@
 """The map page: controls, the coverage map, KPI cards and tables."""
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
@@ -114,6 +117,12 @@ def layout(state: AppState, marking: str, revision: int | None = None):
     ])
 
 
+def _used(state: AppState, rev_id: int) -> set[str]:
+    """The nations assigned in a revision: a what-if can withdraw only these (a made-up code would only
+    force a fresh analysis of the same plan)."""
+    return {c for cs in state.plan(rev_id).sectors["contingents"] for c in cs}
+
+
 def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
@@ -154,7 +163,7 @@ def register(app: dash.Dash, state: AppState) -> None:
     def update(rev_id, domain, band, layers, lang, ticked, viewport, options):
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
-        withdrawn = sorted(set(all_codes) - set(ticked or []))
+        withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
         plan = state.plan(rev.id, tuple(withdrawn))
         analysis = state.analysis(rev.id, tuple(withdrawn))
         bands = analysis.air_bands
@@ -209,6 +218,20 @@ def register(app: dash.Dash, state: AppState) -> None:
         return p
 
 
+def _sweep_exports(max_age_s: float = 3600) -> None:
+    """Remove export folders left behind by a crash or a killed worker (normally each is removed at once)."""
+    import tempfile
+    import time
+
+    root = Path(tempfile.gettempdir())
+    for d in root.glob("ua-export-*"):
+        try:
+            if time.time() - d.stat().st_mtime > max_age_s:
+                shutil.rmtree(d, ignore_errors=True)
+        except OSError:
+            pass
+
+
 def register_export(app: dash.Dash, state: AppState) -> None:
     """The Export control: a snapshot of exactly the current view, rendered in a time-limited worker."""
     import tempfile
@@ -244,7 +267,7 @@ def register_export(app: dash.Dash, state: AppState) -> None:
             return dash.no_update, html.Span(f"{user.name} may not export: the exporter role is needed.",
                                              className="error")
         rev = state.store.revision(int(rev_id))
-        withdrawn = tuple(sorted({o["value"] for o in options} - set(ticked or [])))
+        withdrawn = tuple(sorted(_used(state, rev.id) & ({o["value"] for o in options} - set(ticked or []))))
         plan = state.plan(rev.id, withdrawn)
         analysis = state.analysis(rev.id, withdrawn)
         band_i = int(band) if domain == "air" and band not in (None, "all") else None
@@ -255,8 +278,14 @@ def register_export(app: dash.Dash, state: AppState) -> None:
             w = int(viewport[0]) - 720 if viewport else 1000
             bounds = view_bounds(view, max(w, 500), max(int(viewport[1]) - 215, 440) if viewport else 650)
         stamp = f"revision{rev.id}-{domain}"
+        _sweep_exports()
         tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
         names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}"}
-        path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
-                          bounds=bounds, title=title or None, size="a4" if fmt == "pdf" else "slide", zip_data=True)
-        return dcc.send_file(str(path)), f"Exported {path.name} (revision {rev.id})"
+        try:
+            path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
+                              bounds=bounds, title=(title or "")[:120] or None, size="a4" if fmt == "pdf" else "slide",
+                              zip_data=True)
+            download = dcc.send_file(str(path))  # read into the response now, so the folder can go
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return download, f"Exported {path.name} (revision {rev.id})"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import html as _html
+import os
+import threading
 
 import dash
 from dash import Input, Output, State, dash_table, dcc, html
@@ -18,6 +20,11 @@ from ..settings import MB, Limits
 from .auth import current_user
 from .components import changes_list, effect_table, guarded, problems_table
 from .state import AppState
+
+#: uploads checked at once by this server process; more wait briefly, then are told to retry
+MAX_CONCURRENT_CHECKS = int(os.environ.get("UA_COVERAGE_MAX_CONCURRENT_CHECKS", "2"))
+_CHECKS = threading.BoundedSemaphore(MAX_CONCURRENT_CHECKS)
+MAX_MESSAGE_CHARS = 500
 
 FORMATS_TEXT = "GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf or CSV with a WKT column"
 SCOPE_OPTIONS = [
@@ -46,9 +53,9 @@ def layout(state: AppState, limits: Limits):
                 "'domain' field), or any of them together — they become one revision. Everything is checked against ",
                 html.B(f"revision {cur.id}"), f" ({_html.escape(cur.message)}), the current plan. "
                 "Nothing changes until you commit."]),
-        html.P(f"Signed in as {user.name}: " + ("you may commit." if user.can("editor") else
-                                                "you may validate and preview, but committing needs the editor role."),
-               className="hint"),
+        html.P(f"Signed in as {user.name}: " + ("you may check, preview and commit." if user.can("editor") else
+                                                "checking, previewing and committing a plan change need the editor "
+                                                "role."), className="hint"),
         html.Div([
             html.Div([html.H3("Sector file"), _dropzone("upload", "Drag and drop a sector file here, or ", max_bytes)]),
             html.Div([html.H3("Contingents registry (optional)"),
@@ -181,14 +188,24 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
         cur = store.current()
         hide = (True, dash.no_update, dash.no_update, dash.no_update, "", html.Div(), True, True, [])
         sectors, registry, extents = _decode(contents), _decode(reg_contents), _decode(ext_contents)
+        filename, reg_name, ext_name = (str(n or "the file")[:120] for n in (filename, reg_name, ext_name))
         files = [f"sector file: {filename}" if sectors else "", f"registry: {reg_name}" if registry else "",
                  f"extents: {ext_name}" if extents else ""]
         files = " · ".join(f for f in files if f)
         if sectors is None and registry is None and extents is None:
             return "", None, *hide, files
-        if (registry is not None or extents is not None) and not user.can("editor"):
-            return (html.Div(f"{user.name} may not change the contingents registry or the extents: the editor role "
-                             "is needed. Nothing was changed.", className="reject"), None, *hide, files)
+        if not user.can("editor"):  # a preview runs the engine: only editors may make the server do that
+            return (html.Div(f"{user.name} may not upload plan changes: the editor role is needed. Nothing was "
+                             "changed.", className="reject"), None, *hide, files)
+        if not _CHECKS.acquire(timeout=5):
+            return (html.Div("The server is busy checking other uploads; try again in a minute. Nothing was "
+                             "changed.", className="reject"), None, *hide, files)
+        try:
+            return _check(user, cur, sectors, registry, extents, scope, options, filename, files, additions)
+        finally:
+            _CHECKS.release()
+
+    def _check(user, cur, sectors, registry, extents, scope, options, filename, files, additions):
         triggered = dash.callback_context.triggered_id
         if triggered == "registry-add-button" and additions:
             base_reg = workflow.read_registry(registry) if registry is not None else state.plan(cur.id).contingents
@@ -234,6 +251,9 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
                              className="error"), *keep
         if not (message or "").strip():
             return html.Span("Write a message saying what this revision changes.", className="error"), *keep
+        if len(message) > MAX_MESSAGE_CHARS:
+            return html.Span(f"The message has {len(message):,} characters; shorten it to at most "
+                             f"{MAX_MESSAGE_CHARS}.", className="error"), *keep
         if not prop.changed:
             return html.Span(f"No change: revision {prop.base} stays current; nothing was committed."), *keep
         try:

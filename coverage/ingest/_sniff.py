@@ -104,7 +104,7 @@ def _prepare_xml(data: bytes, fmt: str, name: str = "plan.kml") -> Prepared:
     if _XML_DANGER.search(data):
         raise _reject("xml-doctype", "the XML declares a DOCTYPE or ENTITY, which could read local files or "
                       "fetch URLs; export the KML again without a DOCTYPE")
-    if re.search(rb"<(\w+:)?NetworkLink[\s>]", data):
+    if re.search(rb"<([^\s<>:/!?]+:)?NetworkLink[\s/>]", data):  # any prefix: match the local name
         raise _reject("kml-networklink", "the KML contains a NetworkLink, which would fetch data from elsewhere; "
                       "export a self-contained KML")
     root = re.search(rb"<(?!\?|!)([A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)", data)
@@ -124,6 +124,9 @@ def _prepare_geojson(data: bytes) -> Prepared:
     except json.JSONDecodeError as exc:
         raise _reject("json-invalid", f"the file is not valid JSON: {exc.msg} at line {exc.lineno}, "
                       f"column {exc.colno}", FormatError) from exc
+    except RecursionError as exc:
+        raise _reject("json-invalid", "the JSON is nested too deeply to be a plan; export it again",
+                      FormatError) from exc
     if not isinstance(doc, dict) or doc.get("type") not in ("FeatureCollection", "Feature"):
         raise _reject("format-unknown", "this JSON is not GeoJSON (no FeatureCollection or Feature); "
                       "Esri JSON and TopoJSON are not read", FormatError)
@@ -281,6 +284,20 @@ def _shapefile_from_zip(shp: list, files: list, read, encoding: str | None) -> P
     return prepared
 
 
+def _known_code_page(cpg: str) -> bool:
+    """Whether a .cpg value names an encoding (``1251``, ``cp1251``, ``ANSI 1251``, ``windows-1251``, ``koi8-u``)."""
+    import codecs
+
+    name = cpg.strip().lower().removeprefix("ansi").strip()
+    for candidate in (name, f"cp{name}" if name.isdigit() else name):
+        try:
+            codecs.lookup(candidate)
+            return True
+        except LookupError:
+            continue
+    return False
+
+
 def _check_dbf_encoding(p: Prepared, encoding: str | None) -> None:
     """Shapefile text must be UTF-8, or in the encoding named by a .cpg file or by the user."""
     if encoding:
@@ -293,6 +310,10 @@ def _check_dbf_encoding(p: Prepared, encoding: str | None) -> None:
         return
     cpg = p.files.get("plan.cpg", b"").decode("ascii", "replace").strip().lower()
     if cpg and cpg.replace("-", "") not in ("utf8", "65001"):
+        if not _known_code_page(cpg):
+            raise _reject("encoding-unknown", f"the .cpg file names the code page {cpg[:40]!r}, which is not one "
+                          "we know; write a known one in it (e.g. CP1251, UTF-8) or name the encoding when "
+                          "uploading", FormatError)
         return  # GDAL honours the declared code page
     dbf = p.files["plan.dbf"]
     if len(dbf) < 32:

@@ -24,8 +24,8 @@ import shapely  # noqa: E402
 from ._sniff import ALLOWED_EPSG, describe_metres
 
 
-def _problem(rule, message, feature=None, field=None):
-    return {"rule": rule, "message": message, "feature": feature, "sector_id": None, "field": field}
+def _problem(rule, message, feature=None, field=None, sector_id=None):
+    return {"rule": rule, "message": message, "feature": feature, "sector_id": sector_id, "field": field}
 
 
 def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None):
@@ -52,10 +52,36 @@ def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None):
     if c.to_authority() == ("OGC", "CRS84"):
         return 4326, None
     if epsg in ALLOWED_EPSG:
+        differs = _differs_from_epsg(c, epsg)
+        if differs:
+            return None, _problem("crs-mismatch", f"the file's CRS says it is {ALLOWED_EPSG[epsg]} (EPSG:{epsg}) but "
+                                  f"its parameters differ from that definition ({differs}); the data would land "
+                                  "in the wrong place, so it is refused")
         return epsg, None
     allowed = ", ".join(f"EPSG:{k}" for k in sorted(ALLOWED_EPSG))
     return None, _problem("crs-not-allowed", f"the CRS {c.name!r} (EPSG:{epsg}) is not one we accept; "
                           f"reproject to WGS 84 (EPSG:4326) or one of: {allowed}")
+
+
+def _differs_from_epsg(crs, epsg: int) -> str:
+    """How a declared CRS's projection and ellipsoid differ from the EPSG definition it names ('' = they agree)."""
+    from pyproj import CRS
+
+    ref = CRS.from_epsg(epsg)
+    out = []
+    ea, eb = crs.ellipsoid, ref.ellipsoid
+    if ea is not None and eb is not None and abs(ea.semi_major_metre - eb.semi_major_metre) > 0.01:
+        out.append(f"semi-major axis {ea.semi_major_metre:g} m, not {eb.semi_major_metre:g} m")
+    oa, ob = crs.coordinate_operation, ref.coordinate_operation
+    if (oa is None) != (ob is None):
+        out.append("projected vs geographic")
+    elif oa is not None:
+        pa = {p.name.lower(): p.value for p in oa.params}
+        for p in ob.params:
+            v = pa.get(p.name.lower())
+            if v is not None and abs(v - p.value) > max(1e-6 * abs(p.value), 1e-6):
+                out.append(f"{p.name.lower()} {v:g}, not {p.value:g}")
+    return "; ".join(out)
 
 
 def _gpkg_row_count(path: Path, layer: str) -> tuple[int | None, int | None]:
@@ -201,7 +227,9 @@ def _checked_geometry(df, fmt: str, limits: dict, declared_epsg: int | None, out
 def _records(frame, max_text: int, out: dict) -> list[list]:
     """Attribute rows as JSON-able values: dates as ISO text, numpy scalars unwrapped, binary refused."""
     records = []
+    id_col = next((k for k, c in enumerate(frame.columns) if str(c).strip().lower() == "sector_id"), None)
     for i, row in enumerate(frame.itertuples(index=False, name=None)):
+        sid = str(row[id_col])[:64] if id_col is not None and row[id_col] is not None else None
         rec = []
         for c, v in zip(frame.columns, row):
             if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -212,11 +240,11 @@ def _records(frame, max_text: int, out: dict) -> list[list]:
             elif isinstance(v, (np.integer, np.floating, np.bool_)):
                 v = v.item()
             elif isinstance(v, bytes):
-                out["problems"].append(_problem("field-binary", "binary values are not allowed", i, str(c)))
+                out["problems"].append(_problem("field-binary", "binary values are not allowed", i, str(c), sid))
                 v = None
             if isinstance(v, str) and len(v) > max_text:
                 out["problems"].append(_problem("text-too-long", f"the value has {len(v)} characters; the limit is "
-                                                f"{max_text}", i, str(c)))
+                                                f"{max_text}", i, str(c), sid))
             rec.append(v)
         records.append(rec)
     return records
@@ -240,6 +268,11 @@ def main() -> int:
     except MemoryError:
         res = {"problems": [_problem("parse-memory", "reading the file needed more memory than allowed "
                                      f"({req['limits']['parse_memory_mb']} MB); it is refused")]}
+    except RecursionError:
+        res = {"problems": [_problem("format-damaged", "the file is nested too deeply to be read")]}
+    except Exception as exc:  # noqa: BLE001 - whatever GDAL or a file does, the caller gets a report
+        res = {"problems": [_problem("format-damaged", f"the {req['format']} file cannot be read: "
+                                     f"{type(exc).__name__}: {str(exc)[:200]}")]}
     sys.stdout.write(json.dumps(res, default=str))
     return 0
 

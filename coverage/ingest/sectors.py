@@ -72,7 +72,8 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         row = row._asdict() if hasattr(row, "_asdict") else dict(zip(out.columns, row))
         sid = normalise_id(row["sector_id"])
         ids.append(sid)
-        _check_id(sid, i, seen, folded, problems, warnings)
+        if _check_id_characters(sid, i, problems, warnings):
+            _check_id(sid, i, seen, folded, problems, warnings)
         domain, kind = _text(row["domain"]).lower(), _text(row["kind"]).lower()
         _check_vocabulary(row, domain, kind, i, sid, problems)
         layers.append(layer_of(domain, kind))
@@ -114,6 +115,31 @@ def _field_map(gdf, problems: list[Problem]) -> dict[str, str]:
             problems.append(Problem("field-missing", f"required field {f!r} is missing; every feature needs "
                                     f"{', '.join(REQUIRED)}", field=f))
     return lower
+
+
+#: characters an id may never hold: controls, format characters (bidi overrides, zero-width), separators
+_INVISIBLE_CATEGORIES = {"Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp"}
+
+
+def _check_id_characters(sid: str, i: int, problems: list, warnings: list) -> bool:
+    """Refuse ids with invisible or control characters; warn on ids mixing scripts. False when refused."""
+    import unicodedata
+
+    bad = sorted({f"U+{ord(c):04X}" for c in sid if unicodedata.category(c) in _INVISIBLE_CATEGORIES
+                  or (unicodedata.category(c) == "Zs" and c != " ")})
+    if bad:
+        visible = "".join(c for c in sid if unicodedata.category(c) not in _INVISIBLE_CATEGORIES).strip()
+        rule = "sector-id-characters" if visible else "sector-id-missing"
+        problems.append(Problem(rule, f"sector_id {visible!r} holds invisible or control characters "
+                                f"({', '.join(bad[:6])}); type the id again with visible characters only",
+                                feature=i, sector_id=visible or None, field="sector_id"))
+        return False
+    scripts = {unicodedata.name(c, "?").split()[0] for c in sid if c.isalpha()}
+    if len(scripts) > 1:
+        warnings.append(Problem("sector-id-lookalike", f"sector_id {sid!r} mixes {' and '.join(sorted(s.title() for s in scripts))} "
+                                "letters; check that it was typed in one alphabet", feature=i, sector_id=sid,
+                                field="sector_id"))
+    return True
 
 
 def _check_id(sid: str, i: int, seen: dict, folded: dict, problems: list, warnings: list) -> None:
@@ -184,7 +210,7 @@ def _check_altitudes(row: dict, domain: str, i: int, sid: str, problems: list) -
     return fl, ce
 
 
-_CONFUSABLE = str.maketrans("АВЕКМНОРСТХІЈаеорсухіј", "ABEKMHOPCTXIJaeopcyxij")
+_CONFUSABLE = str.maketrans("АВЕКМНОРСТХІЈаеорсухіјΑΒΕΖΗΙΚΜΝΟΡΤΥΧοτνκ", "ABEKMHOPCTXIJaeopcyxijABEZHIKMNOPTYXotvk")
 
 
 def _skeleton(sid: str) -> str:

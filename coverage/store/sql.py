@@ -21,8 +21,19 @@ from ..plan import Plan, content_hash, sector_attrs
 from ..schema import layer_of, parse_contingents
 from . import RevisionInfo, Store
 
+#: the longest texts a revision stores (every surface checks them here, whatever the client sends)
+MAX_MESSAGE_CHARS = 500
+MAX_NAME_CHARS = 200
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _is_driver_error(exc: BaseException) -> bool:
+    """A database driver's own error (sqlite3, psycopg), to be reported as a :class:`StoreError`."""
+    mod = type(exc).__module__ or ""
+    return mod.startswith(("sqlite3", "psycopg", "_sqlite3")) and isinstance(exc, Exception)
 
 
 class SQLStore(Store):
@@ -84,8 +95,11 @@ class SQLStore(Store):
                 con.execute("BEGIN")
             yield con
             con.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             self._rollback(con)
+            if _is_driver_error(exc):  # disk full, locked, lost connection...: a message, the store intact
+                raise StoreError(f"the plan store could not be written ({self.describe()}): "
+                                 f"{str(exc).strip()[:300]}. Nothing was changed.") from exc
             raise
         finally:
             con.close()
@@ -172,6 +186,10 @@ class SQLStore(Store):
             raise StoreError("a commit needs a message saying what changed", rule="message-missing")
         if not author.strip():
             raise StoreError("a commit needs an author", rule="author-missing")
+        if len(message) > MAX_MESSAGE_CHARS:
+            raise StoreError(f"the message has {len(message):,} characters; the limit is {MAX_MESSAGE_CHARS}",
+                             rule="message-too-long")
+        author, source_name, source_format = author[:MAX_NAME_CHARS], source_name[:MAX_NAME_CHARS], source_format[:40]
         digest = content_hash(plan)
         summary = summary or {}
         sector_rows = [(i, str(row["sector_id"]), json.dumps(sector_attrs(row), ensure_ascii=False, default=str),

@@ -1,6 +1,7 @@
 """The embedded SQLite store: ``DATA_DIR/plan.sqlite``, WAL mode, synchronous=FULL (the default backend)."""
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -38,11 +39,40 @@ class SQLiteStore(SQLStore):
     def __init__(self, data_dir: Path, *, seed=None):
         self.data_dir = Path(data_dir)
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
             raise StoreError(f"cannot create the data directory {self.data_dir}: {exc.strerror or exc}") from exc
         self.path = self.data_dir / "plan.sqlite"
+        fresh = not self.path.exists()
+        self._check_file()
         self._init_store(seed)
+        if fresh:  # the data folder is 0700 from its creation; the store itself is private too
+            for f in (self.path, self.path.with_name("plan.sqlite-wal"), self.path.with_name("plan.sqlite-shm")):
+                try:
+                    os.chmod(f, 0o600)
+                except OSError:
+                    pass
+
+    def _check_file(self) -> None:
+        """An existing file must be a plan store: an empty or foreign file is never silently made into one."""
+        if not self.path.exists():
+            return
+        if self.path.stat().st_size == 0 and not self.path.with_name("plan.sqlite-wal").exists():
+            raise StoreError(f"{self.path} exists but is empty (0 bytes): it is not a plan store, and a new one is not "
+                             "made in its place so that no history is lost without a word. Restore it from a backup, "
+                             "or move it away to start a new store seeded with the sample.", rule="store")
+        try:
+            con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=30)
+            try:
+                names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            finally:
+                con.close()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path} is not a plan store (not an SQLite database: {exc}); restore it from a "
+                             "backup, or move it away to start a new store.") from exc
+        if names and not names & {"revisions", "meta"}:
+            raise StoreError(f"{self.path} is an SQLite database of something else (tables: "
+                             f"{', '.join(sorted(names)[:6])}), not a plan store; point --data-dir elsewhere.")
 
     def describe(self) -> str:
         return f"SQLite {self.path}"
