@@ -615,10 +615,14 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `ua-coverage analyze --json | head`
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # noqa: BLE001 - never a traceback for the user; UA_COVERAGE_DEBUG=1 shows it
+        if os.environ.get("UA_COVERAGE_DEBUG"):
+            raise
+        print(f"ua-coverage: unexpected error ({type(exc).__name__}: {str(exc)[:300]}). Nothing was changed. This "
+              "is a bug: run again with UA_COVERAGE_DEBUG=1 for the details and report them.", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -40,11 +40,47 @@ class MapView:
     withdrawn: tuple = ()
 
 
-def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
+DISPLAY_GRID = 1e-4  # degrees (~10 m): display coordinates are snapped to this grid
+
+
+def _display_one(g, tolerance: float):
+    """One geometry simplified and snapped for display; never raises (the fallbacks: the geometry
+    made valid first, then its coordinates merely rounded, then the geometry as it is)."""
+    if g is None:
+        return None
+    from .engine.geodesy import polygonal
+
+    for attempt in (lambda: g, lambda: polygonal(g) if shapely.get_type_id(g) in (3, 6) else shapely.make_valid(g)):
+        try:
+            out = attempt()
+            if tolerance:
+                out = shapely.simplify(out, tolerance, preserve_topology=True)
+            return shapely.set_precision(out, DISPLAY_GRID)
+        except Exception:  # noqa: BLE001 - GEOS topology errors above all; the next attempt is safer
+            continue
+    try:
+        return shapely.transform(g, lambda xy: np.round(xy, 4))
+    except Exception:  # noqa: BLE001
+        return g
+
+
+def _display_geoms(geoms, tolerance: float = DISPLAY_TOLERANCE) -> np.ndarray:
+    """Geometries simplified (``tolerance`` degrees, topology kept) and snapped to the display grid.
+
+    Done for all at once; if GEOS refuses one of them (e.g. ``TopologyException`` from
+    ``set_precision`` on an invalid input), each geometry is done on its own with safe fallbacks,
+    so a map is always drawn.
+    """
     geoms = np.asarray(geoms, dtype=object)
-    if tolerance:
-        geoms = shapely.simplify(geoms, tolerance, preserve_topology=True)
-    geoms = shapely.set_precision(geoms, 1e-4)
+    try:
+        out = shapely.simplify(geoms, tolerance, preserve_topology=True) if tolerance else geoms
+        return shapely.set_precision(out, DISPLAY_GRID)
+    except Exception:  # noqa: BLE001 - see _display_one
+        return np.array([_display_one(g, tolerance) for g in geoms], dtype=object)
+
+
+def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
+    geoms = _display_geoms(geoms, tolerance)
     feats = [{"type": "Feature", "id": str(i), "properties": {}, "geometry": json.loads(shapely.to_geojson(g))}
              for i, g in zip(ids, geoms) if g is not None and not g.is_empty]
     return {"type": "FeatureCollection", "features": feats}
@@ -62,7 +98,12 @@ def _fill(fc: dict, colour: str, *, opacity: float, line_colour: str | None = No
 
 def _outline(geoms, colour: str, width: float, name: str = "") -> dict:
     lon, lat = [], []
-    for g in shapely.simplify(np.asarray(geoms, dtype=object), DISPLAY_TOLERANCE):
+    geoms = np.asarray(geoms, dtype=object)
+    try:
+        simple = shapely.simplify(geoms, DISPLAY_TOLERANCE)
+    except Exception:  # noqa: BLE001 - a line is drawn unsimplified rather than not at all
+        simple = geoms
+    for g in simple:
         for ring in shapely.get_rings(shapely.get_parts(g)):
             xy = shapely.get_coordinates(ring)
             lon += list(np.round(xy[:, 0], 4)) + [None]

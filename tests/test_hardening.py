@@ -346,3 +346,84 @@ def test_what_if_codes_are_limited_to_the_plan(tmp_path):
     state = AppState(workflow.open_store(tmp_path / "data"))
     used = _used(state, 1)
     assert "FRA" in used and "ZZZ" not in used and "PRT" not in used  # PRT is registered but idle
+
+
+def _fgb_with_count(data: bytes, count: int) -> bytes:
+    """The same FlatGeobuf with its header's features_count field overwritten."""
+    import struct
+
+    root = 12 + struct.unpack_from("<I", data, 12)[0]
+    vt = root - struct.unpack_from("<i", data, root)[0]
+    off = struct.unpack_from("<H", data, vt + 4 + 2 * 8)[0]
+    out = bytearray(data)
+    struct.pack_into("<Q", out, root + off, count)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("claimed", [0, 3])
+def test_a_flatgeobuf_header_that_miscounts_is_refused(tmp_path, claimed):
+    n = 300
+    g = gpd.GeoDataFrame({"sector_id": [f"X{i}" for i in range(n)], "name": "x", "domain": "land", "kind": "zone"},
+                         geometry=[shapely.box(30 + i * 0.001, 50, 30.0005 + i * 0.001, 50.1) for i in range(n)],
+                         crs=4326)
+    g.to_file(tmp_path / "a.fgb", driver="FlatGeobuf", SPATIAL_INDEX="NO")
+    honest = (tmp_path / "a.fgb").read_bytes()
+    assert validate_file(honest)["features"] == n
+    lying = _fgb_with_count(honest, claimed)
+    r = validate_file(lying, limits=Limits(max_features=100))
+    assert not r["accepted"] and r["problems"][0]["rule"] == "feature-limit", r["problems"]
+    r = validate_file(lying)
+    assert not r["accepted"] and r["problems"][0]["rule"] == "format-damaged"
+    assert f"says {claimed} features" in r["problems"][0]["message"]
+
+
+# -- no traceback, ever: mutated files of every format get a report -------------------------------------------
+def _good_files(tmp) -> dict[str, bytes]:
+    from _files import csv_bytes, kml_bytes
+
+    plan = base_plan()
+    plan.to_file(tmp / "good.gpkg", driver="GPKG")
+    plan.to_file(tmp / "good.fgb", driver="FlatGeobuf")
+    return {"geojson": geojson_bytes(plan), "gpkg": (tmp / "good.gpkg").read_bytes(),
+            "shp": shapefile_zip(plan, tmp), "kml": kml_bytes(plan, tmp), "fgb": (tmp / "good.fgb").read_bytes(),
+            "csv": csv_bytes(plan)}
+
+
+def test_fuzzed_files_always_get_a_report(tmp_path_factory):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from ua_coverage.rules import RULES
+
+    good = _good_files(tmp_path_factory.mktemp("fuzz"))
+
+    @st.composite
+    def mutated(draw):
+        name = draw(st.sampled_from(sorted(good)))
+        data = bytearray(good[name])
+        for _ in range(draw(st.integers(1, 4))):
+            op = draw(st.sampled_from(["flip", "cut", "insert", "dup"]))
+            i = draw(st.integers(0, max(len(data) - 1, 0)))
+            if op == "flip" and data:
+                data[i] = draw(st.integers(0, 255))
+            elif op == "cut":
+                del data[i:i + draw(st.integers(1, 64))]
+            elif op == "insert":
+                data[i:i] = draw(st.sampled_from([b"[" * 3000, b"{\"a\":" * 500, b"\x00" * 16, b"-1e999",
+                                                  b"\"\\ud800\"", b"NaN", "ü".encode(), b"<!--", b"9" * 40]))
+            else:
+                data[i:i] = data[i:i + draw(st.integers(1, 256))]
+        return name, bytes(data)
+
+    @settings(max_examples=int(os.environ.get("UA_COVERAGE_FUZZ_EXAMPLES", "36")), deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @given(mutated())
+    def check(case):
+        name, data = case
+        r = validate_file(data)
+        assert isinstance(r["accepted"], bool) and isinstance(r["problems"], list), name
+        for p in r["problems"] + r["warnings"]:
+            assert p["rule"] in RULES and p["message"], (name, p)
+        assert r["accepted"] == (not r["problems"])
+
+    check()

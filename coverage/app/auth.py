@@ -288,6 +288,11 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         return resp
 
+    @server.errorhandler(500)
+    def _server_error(exc):  # the log keeps the traceback; the person gets a sentence
+        return make_response("Something went wrong on the server; nothing was changed. The server log has the "
+                             "details.", 500, {"Content-Type": "text/plain; charset=utf-8"})
+
     @server.route("/login", methods=["GET", "POST"])
     def _login():
         from html import escape

@@ -11,21 +11,53 @@ import pandas as pd
 import shapely
 
 
+#: decimal places of a degree written to GeoJSON: 1e-7° is about 1 cm (RFC 7946 §11.2 suggests trimming)
+GEOJSON_DECIMALS = 7
+
+
+def rfc7946_geometries(geoms) -> np.ndarray:
+    """Lon/lat geometries as RFC 7946 wants them: polygons by the right-hand rule (exterior rings
+    counter-clockwise, holes clockwise, §3.1.6) and coordinates rounded to :data:`GEOJSON_DECIMALS`.
+
+    Rounding keeps vertices that polygons share shared, but it can pinch a sliver thinner than a
+    centimetre: such a geometry is snap-rounded instead (``shapely.set_precision``, which keeps it
+    valid), and if that fails or leaves nothing, written unrounded. A valid input stays valid.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return geoms
+    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
+    rounded = shapely.transform(oriented, lambda xy: np.round(xy, GEOJSON_DECIMALS))
+    for i in np.flatnonzero(~shapely.is_valid(rounded) & shapely.is_valid(oriented)):
+        try:
+            alt = shapely.set_precision(oriented[i], 10.0 ** -GEOJSON_DECIMALS)
+            alt = shapely.orient_polygons(alt, exterior_cw=False)
+            ok = shapely.is_valid(alt) and not shapely.is_empty(alt) and \
+                shapely.get_type_id(alt) == shapely.get_type_id(oriented[i])
+        except shapely.errors.GEOSException:
+            ok = False
+        rounded[i] = alt if ok else oriented[i]
+    return rounded
+
+
 def _write_geojson(gdf: gpd.GeoDataFrame, path, name: str) -> None:
-    """An RFC 7946 FeatureCollection, one feature per line (GDAL's writer took 12 s for a 10,000-sector
-    partition; this takes 2 s)."""
+    """An RFC 7946 FeatureCollection (WGS84 lon/lat, right-hand rule, see :func:`rfc7946_geometries`),
+    one feature per line (GDAL's writer took 12 s for a 10,000-sector partition; this takes 2 s)."""
     import json
 
     props = gdf.drop(columns=gdf.geometry.name)
     cols = {c: [None if (isinstance(v, float) and math.isnan(v)) else v for v in props[c].tolist()]
             for c in props.columns}
-    geoms = shapely.to_geojson(np.asarray(gdf.geometry.values, dtype=object))
+    if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
+        gdf = gdf.to_crs(4326)
+    geoms = shapely.to_geojson(rfc7946_geometries(gdf.geometry.values))
     tmp = path.with_suffix(".geojson.part")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(f'{{"type": "FeatureCollection", "name": {json.dumps(name)}, "features": [\n')
         for i in range(len(gdf)):
             row = json.dumps({c: cols[c][i] for c in cols}, ensure_ascii=False)
-            fh.write(f'{{"type": "Feature", "properties": {row}, "geometry": {geoms[i]}}}'
+            geom = geoms[i] if geoms[i] is not None else "null"
+            fh.write(f'{{"type": "Feature", "properties": {row}, "geometry": {geom}}}'
                      f'{"," if i < len(gdf) - 1 else ""}\n')
         fh.write("]}\n")
     tmp.replace(path)
@@ -33,6 +65,11 @@ def _write_geojson(gdf: gpd.GeoDataFrame, path, name: str) -> None:
 
 def write_layers(result, out_dir) -> list:
     """Write gaps, overlaps and the partition as GeoJSON files and one GeoPackage (for QGIS).
+
+    Every polygon is valid, and the partition's faces of each layer form a valid polygonal coverage
+    (see :attr:`ua_coverage.engine.Analysis.faces`). GeoJSON follows RFC 7946: WGS84 lon/lat,
+    exterior rings counter-clockwise and holes clockwise, coordinates to 1e-7° (about 1 cm); the
+    GeoPackage has the same orientation at full precision.
 
     Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson``,
     ``analysis.gpkg`` (layers ``gaps``, ``overlaps``, ``partition``) and ``summary.json``.
@@ -51,6 +88,9 @@ def write_layers(result, out_dir) -> list:
             gdf = gpd.GeoDataFrame({"domain": pd.Series([], dtype=str)}, geometry=gpd.GeoSeries([], crs=4326))
         path = out / f"{name}.geojson"
         _write_geojson(gdf, path, name)
+        if len(gdf):  # the same right-hand rule in the GeoPackage (full precision there)
+            gdf = gdf.set_geometry(shapely.orient_polygons(np.asarray(gdf.geometry.values, dtype=object),
+                                                           exterior_cw=False), crs=gdf.crs)
         gdf.to_file(gpkg, layer=name, driver="GPKG")
         written.append(path)
     written.append(gpkg)

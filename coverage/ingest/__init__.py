@@ -169,10 +169,21 @@ def read_sectors(source, *, registry: set[str] | None = None, strict: bool = Fal
                                                                    layer=layer, encoding=encoding)
     except IngestError as exc:
         return ReadResult(empty, problems=exc.problems, path=str(_name(source)))
+    except RecursionError:
+        return ReadResult(empty, problems=[Problem("format-damaged", "the file is nested too deeply to be read")],
+                          path=str(_name(source)))
     if problems:
         return ReadResult(empty, problems=problems, warnings=warnings, driver=driver, format=fmt,
                           path=_name(source), features=n_read)
-    res = check_sectors(gdf, registry=registry if strict else None, repair=repair, res_format=fmt)
+    try:
+        res = check_sectors(gdf, registry=registry if strict else None, repair=repair, res_format=fmt)
+    except Exception as exc:  # noqa: BLE001 - a file must get a report, never a traceback (logged for us)
+        import logging
+
+        logging.getLogger("ua_coverage.ingest").exception("checking %s failed", _name(source))
+        return ReadResult(empty, problems=[Problem("format-damaged", f"the file could not be checked "
+                                                   f"({type(exc).__name__}: {str(exc)[:200]})")],
+                          driver=driver, format=fmt, path=_name(source), features=n_read)
     res.warnings[:0] = warnings
     res.driver, res.format, res.path = driver, fmt, _name(source)
     return res

@@ -91,6 +91,7 @@ def prepare(data: bytes, limits: Limits, encoding: str | None = None) -> Prepare
                           "(application_id is not GPKG); export it as GeoPackage", FormatError)
         return Prepared("GeoPackage", {"plan.gpkg": data}, "plan.gpkg")
     if head[:3] == b"fgb" and head[4:7] == b"fgb":
+        _check_fgb_count(data, limits)
         return Prepared("FlatGeobuf", {"plan.fgb": data}, "plan.fgb")
     text_head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text_head.startswith(b"<"):
@@ -113,6 +114,56 @@ def _prepare_xml(data: bytes, fmt: str, name: str = "plan.kml") -> Prepared:
         raise _reject("format-unknown", f"this XML file's root element is <{found}>, not <kml>; only KML is "
                       "read among XML formats (not GML, GPX or GDAL VRT)", FormatError)
     return Prepared(fmt, {name: data}, name)
+
+
+def _check_fgb_count(data: bytes, limits: Limits) -> None:
+    """Count a FlatGeobuf's features by walking them, never trusting the header's count.
+
+    The header's count sizes the spatial index and GDAL believes it: a header that says 0 hides the count
+    from the feature limit, one that under-counts makes GDAL drop the rest without a word. Here the features
+    are walked (each is a length-prefixed buffer) from after the index to the end of the file.
+    """
+    import struct
+
+    def u32(off):
+        return struct.unpack_from("<I", data, off)[0]
+
+    try:
+        hsize = u32(8)
+        base = 12
+        root = base + u32(base)
+        vt = root - struct.unpack_from("<i", data, root)[0]
+        vt_len = struct.unpack_from("<H", data, vt)[0]
+
+        def field(i, fmt, default):
+            slot = 4 + 2 * i
+            if slot >= vt_len:
+                return default
+            off = struct.unpack_from("<H", data, vt + slot)[0]
+            return default if off == 0 else struct.unpack_from(fmt, data, root + off)[0]
+
+        claimed = field(8, "<Q", 0)
+        node = field(9, "<H", 16)
+        n, nodes = claimed, claimed
+        if claimed and node >= 2:
+            while n != 1:
+                n = -(-n // node)
+                nodes += n
+        pos = base + hsize + (nodes * 40 if claimed and node >= 2 else 0)
+        real = 0
+        while pos + 4 <= len(data):
+            size = u32(pos)
+            pos += 4 + size
+            real += 1
+            if real > limits.max_features:
+                raise _limit("feature-limit", f"the layer has more than {limits.max_features} features (its header "
+                             f"says {claimed}); the limit is {limits.max_features}")
+    except (struct.error, IndexError, OverflowError) as exc:
+        raise _reject("format-damaged", f"the FlatGeobuf structure is damaged ({exc})", FormatError) from exc
+    if pos != len(data) or real != claimed:
+        raise _reject("format-damaged", f"the FlatGeobuf header says {claimed} features but the file holds "
+                      f"{real if pos == len(data) else 'a different number of'} features; export it again",
+                      FormatError)
 
 
 def _prepare_geojson(data: bytes) -> Prepared:
