@@ -72,8 +72,6 @@ _TABLE = [
     _r("parse-timeout", "limits", cli="Simplify the file or split it."),
     _r("parse-memory", "limits", cli="Simplify the file or split it."),
     _r("band-limit", "limits", cli="Use fewer distinct floor_ft/ceiling_ft values (round them to common levels)."),
-    _r("busy", "limits", cli="Try again in a minute.", web="The server is busy checking other uploads; try again "
-       "in a minute."),
     # security: content we never pass on
     _r("xml-doctype", "security", cli="Remove the DOCTYPE/ENTITY declarations from the KML."),
     _r("kml-networklink", "security", cli="Make the KML self-contained (no NetworkLink)."),
