@@ -67,19 +67,19 @@ def test_switch_domain_and_what_if(dash_duo, app):
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
     land_gap = km2(kpi(dash_duo, "gap"))
-    dash_duo.find_element("#domain input[value='sea']").click()
+    dash_duo.find_element("#domain-picker input[value='sea']").click()
     dash_duo.wait_for_text_to_equal("#kpi-extent", "23,634 km²", timeout=20)
     assert km2(kpi(dash_duo, "gap")) == pytest.approx(8582, abs=1)
-    dash_duo.find_element("#domain input[value='land']").click()
+    dash_duo.find_element("#domain-picker input[value='land']").click()
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=20)
     # what if the United Kingdom withdrew? L-06 (GBR;NOR) passes to Norway, L-08 (GBR;FIN) to Finland:
     # the land gap must not change; if Poland withdrew too, L-01 passes to LTU, L-02 to CZE.
-    dash_duo.find_element("#contingents input[value='GBR']").click()
+    dash_duo.find_element("#contingent-filter input[value='GBR']").click()
     wait_for(lambda: "without GBR" in dash_duo.find_element("#kpis").text, what="what-if note")
     assert km2(kpi(dash_duo, "gap")) == pytest.approx(land_gap, abs=1)
     # France leads L-05 with BEL but holds L-09 alone: without FRA, L-09 is unassigned and the part of it
     # outside L-05 (in Poltava) opens up as a gap
-    dash_duo.find_element("#contingents input[value='FRA']").click()
+    dash_duo.find_element("#contingent-filter input[value='FRA']").click()
     wait_for(lambda: "without FRA, GBR" in dash_duo.find_element("#kpis").text, what="second what-if")
     wait_for(lambda: km2(kpi(dash_duo, "gap")) > land_gap + 100, what="gap KPI to grow")
     assert kpi(dash_duo, "unassigned") == "2"
@@ -123,7 +123,7 @@ def test_export_control_downloads_a_snapshot_of_the_view(dash_duo, app, tmp_path
                                                                  "downloadPath": str(tmp_path)})
     dash_duo.start_server(app)
     dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
-    dash_duo.find_element("#domain input[value='sea']").click()
+    dash_duo.find_element("#domain-picker input[value='sea']").click()
     dash_duo.wait_for_text_to_equal("#kpi-extent", "23,634 km²", timeout=20)
     dash_duo.find_element("#export-button").click()
     wait_for(lambda: "Exported coverage-revision1-sea.png" in dash_duo.find_element("#export-status").text,

@@ -17,7 +17,7 @@ LAYERS = [
     {"ingest"},
     {"store"},
     {"engine"},
-    {"figures"},
+    {"figures", "view"},
     {"export"},
     {"workflow"},
     {"app"},

@@ -8,6 +8,7 @@ import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
 from ..figures import LAYER_TITLES, MapView, map_figure, zoom_to
+from ..view import extent_bounds, oblast_names, oblasts_in_words, overlap_kind, view_figures, view_state, whatif_text
 from .components import guarded
 from .state import AppState
 
@@ -17,7 +18,7 @@ TABLE_STYLE = dict(style_table={"overflowX": "auto", "maxHeight": "260px", "over
                    style_cell={"fontFamily": "inherit", "fontSize": "12px", "padding": "3px 6px",
                                "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
                    style_header={"fontWeight": "600", "backgroundColor": "#eef1f4"},
-                   sort_action="native", page_action="none")
+                   sort_action="native", page_action="native", page_size=50)
 
 
 #: how often an open map page looks for revisions committed elsewhere (ms)
@@ -50,18 +51,18 @@ def layout(state: AppState, marking: str, revision: int | None = None):
         html.Main([
             html.Aside([
                 html.Fieldset([html.Legend("Domain"), dcc.RadioItems(
-                    id="domain", value="land", className="radio",
+                    id="domain-picker", value="land", className="radio",
                     options=[{"label": f" {LAYER_TITLES[d]}", "value": d} for d in ("air", "sea", "land", "monitoring")])]),
-                html.Fieldset([html.Legend("Altitude band (air)"), dcc.Dropdown(id="band", clearable=False,
+                html.Fieldset([html.Legend("Altitude band (air)"), dcc.Dropdown(id="band-picker", clearable=False,
                                                                                  value="all", disabled=True)]),
                 html.Fieldset([html.Legend("Layers"), dcc.Checklist(
-                    id="layers", options=LAYER_OPTIONS, value=["zones", "gaps", "overlaps", "labels"],
+                    id="layer-picker", options=LAYER_OPTIONS, value=["zones", "gaps", "overlaps", "labels"],
                     className="checks")]),
                 html.Fieldset([html.Legend("Labels"), dcc.RadioItems(
                     id="lang", value="en", className="radio inline",
                     options=[{"label": " English", "value": "en"}, {"label": " Українська", "value": "uk"}])]),
                 html.Fieldset([html.Legend("Contingents (untick = what if it withdrew)"), dcc.Checklist(
-                    id="contingents", value=used, className="checks contingents",
+                    id="contingent-filter", value=used, className="checks contingents",
                     options=[{"label": html.Span([html.Span(className="swatch", style={
                         "background": dict(zip(plan.contingents["code"], plan.contingents["colour"])).get(c, "#666")}),
                         f" {c} — {names.get(c, 'not in registry')}"]), "value": c} for c in used])]),
@@ -80,6 +81,7 @@ def layout(state: AppState, marking: str, revision: int | None = None):
                     dcc.Download(id="export-download")]),
             ], className="controls", **{"aria-label": "Map controls"}),
             html.Section([
+                html.Div(id="whatif-banner", className="whatif-banner", role="alert", hidden=True),
                 html.Div(id="revision-info", className="revision-info"),
                 dcc.Store(id="map-view"),
                 html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
@@ -89,13 +91,14 @@ def layout(state: AppState, marking: str, revision: int | None = None):
                             type="circle", delay_show=400),
             ], className="centre"),
             html.Section([
-                html.H2("Gaps"), html.P("Click a row to zoom the map to it.", className="hint"),
+                html.H2("Gaps"), html.P(id="gap-count", className="count"),
+                html.P("Click a row to zoom the map to it.", className="hint"),
                 dash_table.DataTable(id="gap-table", columns=[
                     {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
                     {"name": "oblasts", "id": "oblasts"}, {"name": "inside unassigned", "id": "sectors"},
                     {"name": "lon", "id": "lon", "type": "numeric"}, {"name": "lat", "id": "lat", "type": "numeric"}],
                     **TABLE_STYLE),
-                html.H2("Overlaps"),
+                html.H2("Overlaps"), html.P(id="overlap-count", className="count"),
                 dash_table.DataTable(id="overlap-table", columns=[
                     {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
                     {"name": "sectors", "id": "sectors"}, {"name": "contingents", "id": "contingents"},
@@ -127,19 +130,28 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _kpis(analysis, domain: str, withdrawn: list) -> list:
-    d = analysis.domains[domain]
-    cards = [("Extent", f"{_fmt(d['extent_km2'])} km²", ""),
-             ("Covered", f"{d['covered_pct']:.1f} %", f"{_fmt(d['covered_km2'])} km²"),
-             ("Gap", f"{_fmt(d['gap_km2'])} km²", f"{100 - d['covered_pct']:.1f} % of extent"),
-             ("Overlap", f"{_fmt(d['overlap_km2'])} km²", f"conflict {_fmt(d['conflict_km2'])} km²"),
-             ("Unassigned sectors", str(d["unassigned_sectors"]), f"{_fmt(d['unassigned_km2'])} km² of gap")]
+def _kpis(figs: dict, withdrawn: list) -> list:
+    """The KPI cards of a view (domain, band, what-if): the numbers come from :func:`view_figures`."""
+    band = f" ({figs['band']})" if figs["band"] else ""
+    cards = [("Extent", f"{_fmt(figs['extent_km2'])} km²", ""),
+             ("Covered", f"{figs['covered_pct']:.1f} %", f"{_fmt(figs['covered_km2'])} km²{band}"),
+             ("Gap", f"{_fmt(figs['gap_km2'])} km²", f"{100 - figs['covered_pct']:.1f} % of extent{band}"),
+             ("Overlap", f"{_fmt(figs['overlap_km2'])} km²", f"conflict {_fmt(figs['conflict_km2'])} km²"
+              + (f" · {figs['overlap_scope']}" if figs["overlap_scope"] else "")),
+             ("Unassigned sectors", str(figs["unassigned_sectors"]), f"{_fmt(figs['unassigned_km2'])} km² of gap")]
     out = [html.Div([html.Div(t, className="kpi-title"), html.Div(v, className="kpi-value", id=f"kpi-{t.split()[0].lower()}"),
                      html.Div(s, className="kpi-sub")], className="kpi" + (" kpi-gap" if t == "Gap" else ""))
            for t, v, s in cards]
     if withdrawn:
-        out.append(html.Div(f"What-if: without {', '.join(withdrawn)}", className="kpi whatif"))
+        out.append(html.Div(whatif_text(withdrawn), className="kpi whatif"))
     return out
+
+
+def _ids(ids: list[str], n: int = 6) -> str:
+    """A long list of sector ids as a count with the first few (a large plan has hundreds per nation)."""
+    if not ids:
+        return "-"
+    return f"{len(ids)}: " + ", ".join(ids[:n]) + (f" … +{len(ids) - n}" if len(ids) > n else "")
 
 
 def register(app: dash.Dash, state: AppState) -> None:
@@ -153,13 +165,15 @@ def register(app: dash.Dash, state: AppState) -> None:
     @app.callback(
         Output("map", "figure"), Output("kpis", "children"), Output("gap-table", "data"),
         Output("overlap-table", "data"), Output("contingent-table", "data"), Output("oblast-table", "data"),
-        Output("band", "options"), Output("band", "disabled"), Output("revision-info", "children"),
-        Output("notional-note", "hidden"),
-        Input("revision", "value"), Input("domain", "value"), Input("band", "value"), Input("layers", "value"),
-        Input("lang", "value"), Input("contingents", "value"), Input("viewport", "data"),
-        State("contingents", "options"),
+        Output("band-picker", "options"), Output("band-picker", "disabled"), Output("revision-info", "children"),
+        Output("notional-note", "hidden"), Output("whatif-banner", "children"), Output("whatif-banner", "hidden"),
+        Output("gap-count", "children"), Output("overlap-count", "children"),
+        Output("map-view", "data", allow_duplicate=True),
+        Input("revision", "value"), Input("domain-picker", "value"), Input("band-picker", "value"), Input("layer-picker", "value"),
+        Input("lang", "value"), Input("contingent-filter", "value"), Input("viewport", "data"),
+        State("contingent-filter", "options"), prevent_initial_call="initial_duplicate",
     )
-    @guarded(8, 10, "Could not draw this view: ")
+    @guarded(8, 15, "Could not draw this view: ")
     def update(rev_id, domain, band, layers, lang, ticked, viewport, options):
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
@@ -173,40 +187,49 @@ def register(app: dash.Dash, state: AppState) -> None:
         band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
         view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn))
         height = max(440, int(viewport[1]) - 215) if viewport else 620
+        width = max(500, int(viewport[0]) - 720) if viewport else 900
+        framing = zoom_to(extent_bounds(plan, domain), width, height)  # each domain framed on its own extent
+        view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
-        gaps = analysis.air_bands[band_i]["gaps"] if band_i is not None else \
-            [g for g in analysis.gaps if g["domain"] == domain]
-        gap_rows = [{"area_km2": round(g["area_km2"], 2), "oblasts": ", ".join(g["oblasts"]) + (" (nearest)" if g["at_sea"] else ""),
+        reset = callback_context.triggered_id in (None, "domain-picker", "revision")
+        map_view = {"center": view.center, "zoom": view.zoom} if reset else dash.no_update
+        figs = view_figures(analysis, domain, band_i)
+        names = oblast_names()
+        gap_rows = [{"area_km2": round(g["area_km2"], 2),
+                     "oblasts": oblasts_in_words(g["oblasts"], names) + (" (nearest, at sea)" if g["at_sea"] else ""),
                      "sectors": ", ".join(g.get("sectors", [])), "lon": g["centroid"][0], "lat": g["centroid"][1]}
-                    for g in gaps]
+                    for g in figs["gaps"]]
         ov_rows = [{"area_km2": round(o["area_km2"], 2), "sectors": ", ".join(o["sectors"]),
-                    "contingents": ", ".join(o["contingents"]),
-                    "kind": "conflict" if o["conflict"] else ("self-overlap" if o["self_overlap"] else "overlap"),
-                    "lon": o["centroid"][0], "lat": o["centroid"][1]}
-                   for o in analysis.overlaps if o["domain"] == domain]
+                    "contingents": ", ".join(o["contingents"]), "kind": overlap_kind(o),
+                    "lon": o["centroid"][0], "lat": o["centroid"][1]} for o in figs["overlaps"]]
         cont_rows = [{"code": c, "assigned_km2": v["assigned_km2"], "exclusive_km2": v["exclusive_km2"],
-                      "shared_km2": v["shared_km2"], "leads": ", ".join(v["lead_sectors"]),
-                      "shares_with": ", ".join(v["shares_with"])} for c, v in analysis.contingents.items()
-                     if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"]]
+                      "shared_km2": v["shared_km2"], "leads": _ids(v["lead_sectors"]),
+                      "shares_with": ", ".join(v["shares_with"]) + (" (withdrawn)" if c in withdrawn else "")}
+                     for c, v in analysis.contingents.items()
+                     if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"] or c in withdrawn]
         ob_rows = [{"name": o["name"], **{d: round(v["covered_pct"], 1) for d, v in o["layers"].items()}}
                    for o in analysis.oblasts.values()]
+        state_parts = view_state(rev, plan, domain=domain, band_text=figs["band"], withdrawn=withdrawn)
         info = [html.B(f"Revision {rev.id}"), f" · {rev.time.replace('T', ' ').replace('Z', ' UTC')} · by {rev.author} · "
-                f"{rev.message}", html.Span(f" · {LAYER_TITLES[domain]}", className="muted")]
-        return (fig, _kpis(analysis, domain, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
-                domain != "air", info, not plan.notional)
+                f"{rev.message}", html.Span(" · " + " · ".join(state_parts[1:]), className="muted")]
+        counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
+                  + (f" ({figs['band']})" if figs["band"] else ""),
+                  f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
+        return (fig, _kpis(figs, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
+                domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view)
 
 
     @app.callback(
-        Output("map", "figure", allow_duplicate=True),
+        Output("map", "figure", allow_duplicate=True), Output("map-view", "data", allow_duplicate=True),
         Input("gap-table", "active_cell"), Input("overlap-table", "active_cell"),
         State("gap-table", "derived_viewport_data"), State("overlap-table", "derived_viewport_data"),
-        prevent_initial_call=True,
+        State("map-view", "data"), prevent_initial_call=True,
     )
-    def zoom(gap_cell, ov_cell, gap_rows, ov_rows):
+    def zoom(gap_cell, ov_cell, gap_rows, ov_rows, current):
         trig = callback_context.triggered_id
         cell, rows = (gap_cell, gap_rows) if trig == "gap-table" else (ov_cell, ov_rows)
         if not cell or not rows or cell["row"] >= len(rows):
-            return dash.no_update
+            return dash.no_update, dash.no_update
         row = rows[cell["row"]]
         # a square around the piece's centroid, sized by its area
         half = max((row["area_km2"] ** 0.5) / 111.0 * 0.8, 0.05)
@@ -215,7 +238,17 @@ def register(app: dash.Dash, state: AppState) -> None:
         p["layout"]["map"]["center"] = z["center"]
         p["layout"]["map"]["zoom"] = z["zoom"]
         p["layout"]["uirevision"] = f"zoom-{row['lon']}-{row['lat']}"
-        return p
+        # the export takes the view from here: what a row click shows is what gets exported
+        return p, {**(current or {}), "center": z["center"], "zoom": z["zoom"]}
+
+    # after a row click the map may be scrolled off a small screen: bring it into view
+    app.clientside_callback(
+        """function(a, b) { var m = document.getElementById('map');
+           if (m && m.getBoundingClientRect().top < 0 || (m && m.getBoundingClientRect().bottom > window.innerHeight)) {
+             m.scrollIntoView({block: 'nearest'}); }
+           return window.dash_clientside.no_update; }""",
+        Output("map", "className"), Input("gap-table", "active_cell"), Input("overlap-table", "active_cell"),
+        prevent_initial_call=True)
 
 
 def _sweep_exports(max_age_s: float = 3600) -> None:
@@ -255,8 +288,8 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         Output("export-download", "data"), Output("export-status", "children"),
         Input("export-button", "n_clicks"),
         State("export-format", "value"), State("export-title", "value"), State("revision", "value"),
-        State("domain", "value"), State("band", "value"), State("layers", "value"), State("lang", "value"),
-        State("contingents", "value"), State("contingents", "options"), State("map-view", "data"),
+        State("domain-picker", "value"), State("band-picker", "value"), State("layer-picker", "value"), State("lang", "value"),
+        State("contingent-filter", "value"), State("contingent-filter", "options"), State("map-view", "data"),
         State("viewport", "data"), prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
     )
     def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport):

@@ -24,6 +24,7 @@ from ..errors import ExportError
 from .data import export_data, safe_cell, write_layers  # noqa: F401  (re-exported)
 from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo
 from ..settings import banner as default_banner
+from ..view import oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
 
 FORMATS = ("png", "svg", "pdf", "html")
 #: name -> (width px, height px, scale for PNG): slide 16:9 1920×1080; A4/A3 landscape at 300 dpi
@@ -47,23 +48,20 @@ class Snapshot:
     subtitle: str | None = None
     banner: str | None = None
 
+    def figures(self) -> dict:
+        return view_figures(self.analysis, self.view.domain, self.view.band)
+
     def default_title(self) -> str:
-        band = ""
-        if self.view.band is not None and self.view.domain == "air":
-            b = self.analysis.air_bands[self.view.band]
-            band = f", {b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft"
-        return f"{LAYER_TITLES[self.view.domain]} domain coverage{band}"
+        band = self.figures()["band"]
+        return f"{LAYER_TITLES[self.view.domain]} domain coverage" + (f", {band}" if band else "")
 
     def default_subtitle(self) -> str:
-        r = self.revision
-        when = r.time.replace("T", " ").replace("Z", " UTC")
-        parts = [f"Plan revision {r.id}", when, r.message]
-        if self.view.withdrawn:
-            parts.append(f"what-if without {', '.join(self.view.withdrawn)}")
-        if getattr(self.plan, "notional", False):
-            parts.append("NOTIONAL sample plan — illustrative, not a real deployment")
-        if "NOTIONAL" in r.message and len(parts) > 3:
-            parts.pop(2)  # the revision message already says it
+        f = self.figures()
+        parts = view_state(self.revision, self.plan, band_text=f["band"], withdrawn=self.view.withdrawn)
+        parts.insert(1, self.revision.message[:120])
+        parts.insert(2, f"covered {f['covered_pct']:.1f} %, gap {f['gap_km2']:,.0f} km²")
+        if "NOTIONAL" in self.revision.message and parts[-1].startswith("NOTIONAL"):
+            parts.pop()  # the revision message already says it
         return " · ".join(parts)
 
 
@@ -104,9 +102,26 @@ def _scale_and_north(bounds) -> list[dict]:
     return bar + north
 
 
+def _wrap(text: str, chars: int) -> str:
+    """Break a subtitle into lines of at most ``chars`` characters at its ' · ' joints (or spaces)."""
+    lines, line = [], ""
+    for word in text.replace(" · ", " ·\u2009").split(" "):
+        if line and len(line) + 1 + len(word) > chars:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    lines.append(line)
+    return "<br>".join(lines[:3]) + (" …" if len(lines) > 3 else "")
+
+
+WHATIF_FILL = "#ffca28"
+
+
 def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, height: int,
-           map_domain: dict, legend_x: float = 0.795) -> dict:
+           map_domain: dict, legend_x: float = 0.795, whatif: str = "") -> dict:
     bh = 30 / height
+    wh = (34 / height) if whatif else 0.0  # the what-if stripe under the top banner
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shapes = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh, "y1": 1,
                "fillcolor": BANNER_FILL, "line": {"width": 0}, "layer": "above"},
@@ -117,14 +132,25 @@ def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, he
          "showarrow": False, "font": {"color": "white", "size": 15}, "yanchor": "middle"},
         {"text": f"<b>{marking}</b>", "x": 0.5, "y": bh / 2, "xref": "paper", "yref": "paper",
          "showarrow": False, "font": {"color": "white", "size": 15}, "yanchor": "middle"},
-        {"text": f"<b>{title}</b>", "x": 0.01, "y": 1 - bh - 12 / height, "xref": "paper", "yref": "paper",
+        {"text": f"<b>{title}</b>", "x": 0.01, "y": 1 - bh - wh - 10 / height, "xref": "paper", "yref": "paper",
          "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 26, "color": "#111"}},
-        {"text": subtitle, "x": 0.01, "y": 1 - bh - 52 / height, "xref": "paper", "yref": "paper",
-         "showarrow": False, "xanchor": "left", "yanchor": "top", "font": {"size": 15, "color": "#333"}},
+        {"text": _wrap(subtitle, int(width / 8.6)), "x": 0.01, "y": 1 - bh - wh - 46 / height, "xref": "paper",
+         "yref": "paper", "showarrow": False, "xanchor": "left", "yanchor": "top", "align": "left",
+         "font": {"size": 14, "color": "#333"}},
         {"text": f"{ATTRIBUTION} Generated {generated} by ua-coverage.", "x": 0.01, "y": bh + 6 / height,
          "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "left", "yanchor": "bottom",
          "font": {"size": 11, "color": "#444"}},
     ]
+    if whatif:  # unmistakable on every page: a stripe under the banner and a watermark across the map
+        shapes.append({"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh - wh,
+                       "y1": 1 - bh, "fillcolor": WHATIF_FILL, "line": {"color": "#8a6d00", "width": 1},
+                       "layer": "above"})
+        ann.append({"text": f"<b>{whatif}</b>", "x": 0.5, "y": 1 - bh - wh / 2, "xref": "paper", "yref": "paper",
+                    "showarrow": False, "font": {"color": "#3e2a00", "size": 16}, "yanchor": "middle"})
+        mx, my = map_domain["x"], map_domain["y"]
+        ann.append({"text": "<b>WHAT-IF</b>", "x": (mx[0] + mx[1]) / 2, "y": (my[0] + my[1]) / 2, "xref": "paper",
+                    "yref": "paper", "showarrow": False, "textangle": -24, "opacity": 0.16,
+                    "font": {"size": int(min(width, height) / 6), "color": "#b28700"}})
     layout = dict(fig["layout"])
     layout.update(width=width, height=height, shapes=shapes, annotations=ann, showlegend=True,
                   margin={"l": 0, "r": 0, "t": 0, "b": 0}, paper_bgcolor="white", font={"family": "DejaVu Sans, Arial"})
@@ -145,9 +171,11 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
     fig = to_geo(map_figure(snap.plan, snap.analysis, snap.view), bounds)
     fig["data"] = fig["data"] + _scale_and_north(bounds)
     bh = 30 / height
+    wh = 34 / height if snap.view.withdrawn else 0
     return _frame(fig, title=snap.title or snap.default_title(), subtitle=snap.subtitle or snap.default_subtitle(),
                   marking=snap.banner or default_banner(), width=width, height=height,
-                  map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - 84 / height]})
+                  map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - wh - 104 / height]},
+                  whatif=whatif_text(snap.view.withdrawn))
 
 
 class _WorkerGone(ExportError):
@@ -312,71 +340,104 @@ def _table(header: list[str], rows: list[list], domain: dict, widths: list[float
             "cells": {"values": cols, "align": "left", "font": {"size": 11}, "height": 22}}
 
 
-def _page(title: str, subtitle: str, marking: str, traces: list[dict], extra_layout: dict | None = None) -> dict:
+def _page(title: str, subtitle: str, marking: str, traces: list[dict], extra_layout: dict | None = None,
+          whatif: str = "") -> dict:
     width, height, _ = SIZES["a4"]
     fig = {"data": traces, "layout": {**(extra_layout or {})}}
     domain = (extra_layout or {}).get("geo", {}).get("domain") or {"x": [0, 1], "y": [0, 1]}
     if "geo" not in fig["layout"]:
         fig["layout"]["geo"] = {"visible": False, "domain": {"x": [0, 0.01], "y": [0, 0.01]}}
     return _frame(fig, title=title, subtitle=subtitle, marking=marking, width=width, height=height,
-                  map_domain=domain, legend_x=(extra_layout or {}).get("_legend_x", 0.795))
+                  map_domain=domain, legend_x=(extra_layout or {}).get("_legend_x", 0.795), whatif=whatif)
+
+
+def _rows_with_more(rows: list[list], limit: int, pieces: list[dict], what: str) -> list[list]:
+    """The first ``limit`` rows, and a last row saying how many are left out and their area (never a silent cut)."""
+    if len(rows) <= limit:
+        return rows
+    rest = pieces[limit - 1:]
+    more = [f"… and {len(rest):,} more {what}, {sum(p['area_km2'] for p in rest):,.1f} km² — full list in the data export"]
+    return rows[:limit - 1] + [more + [""] * (len(rows[0]) - 1)]
+
+
+def _id_list(ids: list[str], n: int = 8) -> str:
+    if not ids:
+        return "-"
+    return ", ".join(ids[:n]) + (f" … +{len(ids) - n} more" if len(ids) > n else "") + (
+        f" ({len(ids)})" if len(ids) > n else "")
 
 
 def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en", marking: str | None = None,
-                  timeout: float = 240) -> Path:
-    """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), contingents."""
+                  timeout: float = 240, withdrawn: tuple = ()) -> Path:
+    """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), contingents.
+
+    A what-if (``withdrawn``) is stated on every page (a stripe, a watermark and the subtitle); tables longer
+    than a page say how many rows they leave out; the contingents continue on further pages.
+    """
     from pypdf import PdfWriter
+
+    from ..view import extent_bounds
 
     marking = marking or default_banner()
     out = Path(out)
     width, height, _ = SIZES["a4"]
+    wi = whatif_text(withdrawn)
+    wh = 34 / height if wi else 0
     bh = 30 / height
-    top, bottom = 1 - bh - 90 / height, bh + 30 / height
-    when = revision.time.replace("T", " ").replace("Z", " UTC")
-    stamp = f"Plan revision {revision.id} · {when} · {revision.message[:90]}"
-    if plan.notional and "NOTIONAL" not in stamp:
-        stamp += " · NOTIONAL sample plan"
+    top, bottom = 1 - bh - wh - 110 / height, bh + 30 / height
+    names = oblast_names()
+    state = view_state(revision, plan, withdrawn=withdrawn)
+    stamp = " · ".join([state[0], revision.message[:90], *state[1:]])
     pages = []
     rows = [[LAYER_TITLES[d], f"{v['extent_km2']:,.0f}", f"{v['covered_pct']:.1f} %", f"{v['gap_km2']:,.0f}",
              f"{v['overlap_km2']:,.0f}", f"{v['conflict_km2']:,.0f}", f"{v['unassigned_sectors']}"]
             for d, v in analysis.domains.items()]
-    facts = [["Unassigned sectors", ", ".join(analysis.unassigned_sectors) or "none"],
+    facts = [["Unassigned sectors", _id_list(analysis.unassigned_sectors, 20)],
              ["Contingents with nothing assigned", ", ".join(analysis.idle_contingents) or "none"],
              ["Codes unknown to the registry", ", ".join(analysis.unknown_contingents) or "none"],
-             ["Largest gap", _largest(analysis.gaps)], ["Largest overlap", _largest(analysis.overlaps)]]
-    pages.append(_page(f"Coverage briefing — plan revision {revision.id}", stamp, marking, [
+             ["Largest gap", _largest(analysis.gaps, names)], ["Largest overlap", _largest(analysis.overlaps, names)]]
+    if wi:
+        facts.insert(0, ["What-if", f"{', '.join(withdrawn)} withdrawn: every figure in this pack is of the plan "
+                                    "without them — not the plan"])
+    title = f"Coverage briefing — plan revision {revision.id}" + (" — WHAT-IF" if wi else "")
+    pages.append(_page(title, stamp, marking, [
         _table(["Domain", "Extent km²", "Covered", "Gap km²", "Overlap km²", "Conflict km²", "Unassigned sectors"],
                rows, {"x": [0.01, 0.99], "y": [0.5, top]}),
-        _table(["Finding", ""], facts, {"x": [0.01, 0.99], "y": [bottom, 0.47]}, [0.3, 0.7])]))
+        _table(["Finding", ""], facts, {"x": [0.01, 0.99], "y": [bottom, 0.47]}, [0.3, 0.7])], whatif=wi))
     for domain in ("air", "sea", "land", "monitoring"):
-        view = MapView(domain=domain, lang=lang)
-        fig = to_geo(map_figure(plan, analysis, view), UKRAINE_BOUNDS)
-        gaps = [[f"{g['area_km2']:,.1f}", ", ".join(g["oblasts"][:3]), ", ".join(g.get("sectors", [])) or "-"]
-                for g in analysis.gaps if g["domain"] == domain][:14]
+        view = MapView(domain=domain, lang=lang, withdrawn=tuple(withdrawn))
+        fig = to_geo(map_figure(plan, analysis, view), extent_bounds(plan, domain))
+        gap_p = [g for g in analysis.gaps if g["domain"] == domain]
+        gaps = [[f"{g['area_km2']:,.1f}", oblasts_in_words(g["oblasts"][:3], names),
+                 ", ".join(g.get("sectors", [])) or "-"] for g in gap_p]
+        ov_p = [o for o in analysis.overlaps if o["domain"] == domain]
         ovs = [[f"{o['area_km2']:,.1f}", ", ".join(o["sectors"]), ", ".join(o["contingents"]),
-                "conflict" if o["conflict"] else "same lead"] for o in analysis.overlaps if o["domain"] == domain][:14]
+                "conflict" if o["conflict"] else "same lead"] for o in ov_p]
         d = analysis.domains[domain]
-        traces = fig["data"] + _scale_and_north(UKRAINE_BOUNDS) + [
-            _table(["Gap km²", "oblasts", "in unassigned"], gaps or [["none", "", ""]],
-                   {"x": [0.58, 0.99], "y": [0.63, top]}, [0.25, 0.45, 0.3]),
-            _table(["Overlap km²", "sectors", "contingents", "kind"], ovs or [["none", "", "", ""]],
-                   {"x": [0.58, 0.99], "y": [0.31, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
+        traces = fig["data"] + _scale_and_north(extent_bounds(plan, domain)) + [
+            _table(["Gap km²", "oblasts", "in unassigned"], _rows_with_more(gaps, 12, gap_p, "gaps") or
+                   [["none", "", ""]], {"x": [0.58, 0.99], "y": [0.62, top]}, [0.25, 0.45, 0.3]),
+            _table(["Overlap km²", "sectors", "contingents", "kind"], _rows_with_more(ovs, 11, ov_p, "overlaps") or
+                   [["none", "", "", ""]], {"x": [0.58, 0.99], "y": [0.33, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
         layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [bottom, top]}}}
-        sub = (f"Plan revision {revision.id} · {when} · covered {d['covered_pct']:.1f} %, "
-               f"gap {d['gap_km2']:,.0f} km², overlap {d['overlap_km2']:,.0f} km²"
-               + (" · NOTIONAL sample plan" if plan.notional else ""))
-        page = _page(f"{LAYER_TITLES[domain]} domain", sub, marking, traces, layout)
+        sub = " · ".join([state[0], f"covered {d['covered_pct']:.1f} %, gap {d['gap_km2']:,.0f} km², "
+                                    f"overlap {d['overlap_km2']:,.0f} km²", *state[1:]])
+        page = _page(f"{LAYER_TITLES[domain]} domain", sub, marking, traces, layout, whatif=wi)
         page["data"] = [t for t in page["data"] if not t.get("showlegend")] + _legend_tables(
-            [(t["name"], t["marker"]["color"]) for t in page["data"] if t.get("showlegend")],
-            {"x": [0.58, 0.99], "y": [bottom, 0.285]})
+            [(t["name"], _swatch(t)) for t in page["data"] if t.get("showlegend")],
+            {"x": [0.58, 0.99], "y": [bottom, 0.31]}, height)
         page["layout"].pop("_legend_x", None)
         pages.append(page)
-    crow = [[c, f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}", f"{v['shared_km2']:,.0f}",
-             ", ".join(v["lead_sectors"]) or "-", ", ".join(v["supporting_sectors"]) or "-",
+    crow = [[c + (" (withdrawn)" if c in withdrawn else ""), f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}",
+             f"{v['shared_km2']:,.0f}", _id_list(v["lead_sectors"]), _id_list(v["supporting_sectors"]),
              ", ".join(v["shares_with"]) or "-"] for c, v in analysis.contingents.items()]
-    pages.append(_page("Contingents", stamp, marking, [
-        _table(["Code", "Assigned km²", "Alone km²", "Shared km²", "Leads", "Supports", "Shares with"], crow,
-               {"x": [0.01, 0.99], "y": [bottom, top]}, [0.07, 0.12, 0.11, 0.11, 0.2, 0.17, 0.22])]))
+    per_page = max(int((top - bottom) * height / 24) - 2, 5)
+    chunks = [crow[i:i + per_page] for i in range(0, len(crow), per_page)] or [[]]
+    for k, chunk in enumerate(chunks):
+        part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
+        pages.append(_page(f"Contingents{part}", stamp, marking, [
+            _table(["Code", "Assigned km²", "Alone km²", "Shared km²", "Leads", "Supports", "Shares with"], chunk,
+                   {"x": [0.01, 0.99], "y": [bottom, top]}, [0.09, 0.11, 0.1, 0.1, 0.22, 0.18, 0.2])], whatif=wi))
     for p in pages:
         p["layout"].pop("_legend_x", None)
         p["layout"]["showlegend"] = any(t.get("showlegend") for t in p["data"])
@@ -387,38 +448,58 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         writer = PdfWriter()
         for j in jobs:
             writer.append(j["path"])
-        writer.add_metadata({"/Title": f"Coverage briefing — plan revision {revision.id}",
-                             "/Subject": marking, "/Creator": "ua-coverage"})
+        writer.add_metadata({"/Title": title, "/Subject": marking + (f" — {wi}" if wi else ""),
+                             "/Creator": "ua-coverage"})
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(out, "wb") as fh:
             writer.write(fh)
     return out
 
 
-def _legend_tables(entries: list[tuple[str, str]], domain: dict) -> list[dict]:
-    """A legend as two tables of colour swatches and names (compact and exact on a printed page)."""
-    half = (len(entries) + 1) // 2
+def _swatch(trace: dict) -> str:
+    """The colour a legend entry shows: the fill as it looks on the map (translucent fills blended on white)."""
+    from ..colours import as_filled
+
+    colour = trace.get("marker", {}).get("color") or trace.get("line", {}).get("color") or "#888888"
+    opacity = trace.get("_fill_opacity")
+    if isinstance(colour, str) and colour.startswith("#") and len(colour) == 7 and opacity:
+        return as_filled(colour, opacity)
+    return colour
+
+
+def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: int = 794) -> list[dict]:
+    """A legend as tables of colour swatches and names, in as many columns as it needs (up to four); anything
+    that still does not fit is counted in a last row, never dropped without a word."""
+    rows_fit = max(int((domain["y"][1] - domain["y"][0]) * page_height / 17) - 1, 3)
+    cols = min(max(-(-len(entries) // rows_fit), 2), 4)
+    cap = rows_fit * cols
+    if len(entries) > cap:
+        entries = entries[:cap - 1] + [(f"… and {len(entries) - cap + 1} more (see the data export)", "#ffffff")]
+    per = -(-len(entries) // cols)
     x0, x1 = domain["x"]
-    mid = (x0 + x1) / 2
+    step = (x1 - x0) / cols
     out = []
-    for part, xs in ((entries[:half], [x0, mid - 0.005]), (entries[half:], [mid + 0.005, x1])):
+    for k in range(cols):
+        part = entries[k * per:(k + 1) * per]
         if not part:
             continue
-        out.append({"type": "table", "domain": {"x": xs, "y": domain["y"]}, "columnwidth": [0.12, 0.88],
-                    "header": {"values": ["", "<b>Legend</b>"], "fill": {"color": "white"}, "align": "left",
-                               "height": 18, "font": {"size": 10}, "line": {"width": 0}},
+        xs = [x0 + k * step + (0.003 if k else 0), x0 + (k + 1) * step - 0.003]
+        out.append({"type": "table", "domain": {"x": xs, "y": domain["y"]}, "columnwidth": [0.14, 0.86],
+                    "header": {"values": ["", "<b>Legend</b>" if k == 0 else ""], "fill": {"color": "white"},
+                               "align": "left", "height": 18, "font": {"size": 10}, "line": {"width": 0}},
                     "cells": {"values": [["" for _ in part], [n for n, _ in part]],
                               "fill": {"color": [[c for _, c in part], ["white"] * len(part)]},
-                              "align": "left", "height": 17, "font": {"size": 9}, "line": {"color": "#bbb"}}})
+                              "align": "left", "height": 17, "font": {"size": 9 if cols < 4 else 8},
+                              "line": {"color": "#bbb"}}})
     return out
 
 
-def _largest(pieces: list[dict]) -> str:
+def _largest(pieces: list[dict], names: dict | None = None) -> str:
     if not pieces:
         return "none"
     p = pieces[0]
-    return (f"{LAYER_TITLES[p['domain']]}: {p['area_km2']:,.0f} km² in {', '.join(p['oblasts'][:3])}"
-            + (f" ({', '.join(p['sectors'])})" if p.get("sectors") else ""))
+    return (f"{LAYER_TITLES[p['domain']]}: {p['area_km2']:,.0f} km² in {oblasts_in_words(p['oblasts'][:3], names)}"
+            + (f" ({', '.join(p['sectors'][:6])})" if p.get("sectors") else ""))
 
 
 def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: MapView | None = None,
@@ -439,7 +520,8 @@ def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: Map
             return Path(shutil.make_archive(str(out), "zip", out))
         return out
     if fmt == "pack":
-        return briefing_pack(plan, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout)
+        return briefing_pack(plan, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout,
+                             withdrawn=view.withdrawn)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS + ('pack', 'data'))}")
     snap = Snapshot(plan, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner)

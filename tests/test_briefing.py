@@ -1,0 +1,137 @@
+"""Briefing truth: every view and export says exactly what it shows (band, what-if), hides nothing silently,
+and 'export what you see' includes the zoom a table row click set. Browser tests in headless Chromium."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from _browser import wait_for
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    from ua_coverage.workflow import open_store
+
+    d = tmp_path_factory.mktemp("briefing-data")
+    open_store(d)
+    return d
+
+
+@pytest.fixture
+def app(data_dir):
+    from ua_coverage.app import create_app
+
+    return create_app(data_dir)
+
+
+def km2(text: str) -> float:
+    return float(text.replace("km²", "").replace(",", "").replace("%", "").strip())
+
+
+def pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+@pytest.mark.browser
+def test_the_air_band_moves_the_kpis(dash_duo, app):
+    from ua_coverage.workflow import analyze_sample
+
+    bands = analyze_sample().air_bands
+    low = next(i for i, b in enumerate(bands) if b["floor_ft"] == 0)
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    dash_duo.find_element("#domain-picker input[value='air']").click()
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "506,939 km²", timeout=20)
+    all_gap = km2(dash_duo.find_element("#kpi-gap").text)
+    dash_duo.select_dcc_dropdown("#band-picker", index=low + 1)
+    want = f"{bands[low]['gap_km2']:,.0f} km²"
+    wait_for(lambda: dash_duo.find_element("#kpi-gap").text == want, what="band gap KPI")
+    assert km2(want) != all_gap  # the band's gap, not the 2-D one
+    assert f"{bands[low]['covered_pct']:.1f} %" == dash_duo.find_element("#kpi-covered").text
+    assert "altitude band" in dash_duo.find_element("#revision-info").text
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+def test_a_what_if_is_stated_on_the_page_and_in_the_exports(dash_duo, app, tmp_path):
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    assert not dash_duo.find_element("#whatif-banner").is_displayed()
+    dash_duo.find_element("#contingent-filter input[value='GBR']").click()
+    wait_for(lambda: dash_duo.find_element("#whatif-banner").is_displayed(), what="what-if banner")
+    assert dash_duo.find_element("#whatif-banner").text == "WHAT-IF — without GBR: not the plan"
+    dash_duo.select_dcc_dropdown("#export-format", index=1)
+    dash_duo.find_element("#export-button").click()
+    wait_for(lambda: "Exported" in dash_duo.find_element("#export-status").text, timeout=90, what="export")
+    pdf = tmp_path / "coverage-revision1-land.pdf"
+    wait_for(lambda: pdf.exists() and pdf.stat().st_size > 1000, timeout=30,
+             what=f"download (status {dash_duo.find_element('#export-status').text!r}, files {sorted(tmp_path.iterdir())})")
+    assert "WHAT-IF — without GBR: not the plan" in pdf_text(pdf)
+    dash_duo.select_dcc_dropdown("#export-format", index=0)
+    dash_duo.find_element("#export-button").click()
+    png = tmp_path / "coverage-revision1-land.png"
+    wait_for(lambda: png.exists() and png.stat().st_size > 1000, timeout=90, what="png download")
+    from PIL import Image
+
+    img = Image.open(png).convert("RGB")
+    # the amber what-if stripe runs under the banner, across the slide
+    stripe = [img.getpixel((x, 47)) for x in (200, 960, 1700)]
+    assert all(abs(r - 0xff) < 30 and abs(g - 0xca) < 40 and b < 90 for r, g, b in stripe), stripe
+    assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+def test_a_row_click_is_what_gets_exported(dash_duo, app, tmp_path):
+    dash_duo.driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(tmp_path)})
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    cell = dash_duo.find_element("#gap-table tbody tr:nth-child(3) td[data-dash-column='area_km2']")
+    assert cell.text == "21,433.8"
+    assert "Poltava" in dash_duo.find_element("#gap-table tbody tr:nth-child(3)").text  # oblasts in words
+    cell.click()
+    dash_duo.select_dcc_dropdown("#export-format", index=3)
+    dash_duo.find_element("#export-button").click()
+    html_file = tmp_path / "coverage-revision1-land.html"
+    wait_for(lambda: html_file.exists() and html_file.stat().st_size > 1000, timeout=90, what="html download")
+    import json
+    import re
+
+    doc = html_file.read_text(encoding="utf-8")
+    lon = json.loads(re.search(r'"lonaxis":\s*(\{[^}]*\})', doc).group(1))["range"]
+    lat = json.loads(re.search(r'"lataxis":\s*(\{[^}]*\})', doc).group(1))["range"]
+    assert lon[0] < 33.74 < lon[1] and lat[0] < 49.89 < lat[1]
+    assert lon[1] - lon[0] < 8, lon  # framed on the gap, not on all of Ukraine (about 19° wide)
+    assert dash_duo.get_logs() == []
+
+
+def test_pack_of_a_what_if_names_it_on_every_page(tmp_path):
+    out = tmp_path / "x.pdf"
+    p = subprocess.run([sys.executable, "-m", "ua_coverage", "export", "--format", "pack", "--without", "FRA",
+                        "--out", str(out), "--data-dir", str(tmp_path / "d")], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 0, p.stderr
+    from pypdf import PdfReader
+
+    pages = [pg.extract_text() for pg in PdfReader(out).pages]
+    assert len(pages) >= 6
+    for text in pages:
+        assert "WHAT-IF" in text and "FRA" in text, text[:300]
+    assert "Kharkiv" in pdf_text(out)
+
+
+def test_pack_tables_say_what_they_leave_out():
+    from ua_coverage.export import _legend_tables, _rows_with_more
+
+    pieces = [{"area_km2": float(i)} for i in range(100, 0, -1)]
+    rows = [[str(p["area_km2"]), "x", "y"] for p in pieces]
+    out = _rows_with_more(rows, 12, pieces, "gaps")
+    assert len(out) == 12 and out[-1][0].startswith("… and 89 more gaps, ")
+    assert f"{sum(range(1, 90)):,.1f} km²" in out[-1][0]
+    legend = _legend_tables([(f"N{i}", "#123456") for i in range(200)], {"x": [0.5, 0.9], "y": [0.1, 0.3]}, 794)
+    names = [n for t in legend for n in t["cells"]["values"][1]]
+    assert names[-1].startswith("… and ") and len(names) < 200
+    legend = _legend_tables([(f"N{i}", "#123456") for i in range(30)], {"x": [0.5, 0.9], "y": [0.1, 0.5]}, 794)
+    assert [n for t in legend for n in t["cells"]["values"][1]] == [f"N{i}" for i in range(30)]  # all of them
