@@ -147,6 +147,15 @@ def _kpis(figs: dict, withdrawn: list) -> list:
     return out
 
 
+def _map_px(viewport) -> tuple[int, int]:
+    """The map's size in pixels for a window (the CSS puts the tables beside the map above 1500 px, below it
+    under), so the framing and 'export what you see' match the screen."""
+    if not viewport:
+        return 900, 620
+    w, h = int(viewport[0]), int(viewport[1])
+    return max(500, w - (720 if w > 1500 else 260)), max(440, min(h - 215, 900))
+
+
 def _ids(ids: list[str], n: int = 6) -> str:
     """A long list of sector ids as a count with the first few (a large plan has hundreds per nation)."""
     if not ids:
@@ -186,8 +195,7 @@ def register(app: dash.Dash, state: AppState) -> None:
              "value": str(i)} for i, b in enumerate(bands)]
         band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
         view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn))
-        height = max(440, int(viewport[1]) - 215) if viewport else 620
-        width = max(500, int(viewport[0]) - 720) if viewport else 900
+        width, height = _map_px(viewport)
         framing = zoom_to(extent_bounds(plan, domain), width, height)  # each domain framed on its own extent
         view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
@@ -308,8 +316,7 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         bounds = None
         if mv and "center" in mv and "zoom" in mv:
             view.center, view.zoom = mv["center"], mv["zoom"]
-            w = int(viewport[0]) - 720 if viewport else 1000
-            bounds = view_bounds(view, max(w, 500), max(int(viewport[1]) - 215, 440) if viewport else 650)
+            bounds = view_bounds(view, *_map_px(viewport))
         stamp = f"revision{rev.id}-{domain}"
         _sweep_exports()
         tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
