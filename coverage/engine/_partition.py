@@ -5,7 +5,10 @@ the GIL, so a large layer is cut into a grid of tiles: every tile nodes and poly
 crosses it (sectors, extent and oblasts clipped to the tile, plus the tile's own outline), and the
 tiles run in a pool of worker processes. A face cut by a tile line stays two faces; whatever needs
 connected regions (gap and overlap pieces) joins them through :func:`cross_tile_pairs`, which
-matches the collinear stretches the two faces have on the shared tile line.
+matches the collinear stretches the two faces have on the shared tile line. Before faces are joined
+into polygons, :func:`match_tile_lines` gives the faces on either side of a tile line the same
+vertices along it, so every layer's faces form an exact polygonal coverage (edges shared vertex for
+vertex) and faces cut by a tile line join by a coverage union.
 
 This module imports only numpy and shapely (worker processes start fast). All coordinates are in
 the equal-area working CRS (metres).
@@ -46,6 +49,7 @@ class Partition:
     ob: np.ndarray  # oblast index of each face, -1 outside every oblast
     adj: np.ndarray  # (k, 2) faces sharing an edge (within a tile and across tile lines)
     tiles: int
+    boxes: np.ndarray | None = None  # (faces, 4) the tile each face was cut in (NaN: untiled)
 
 
 def grid_size(n_vertices: int) -> int:
@@ -100,7 +104,8 @@ def partition_tile(job: dict) -> dict:
             "area_m2": shapely.area(faces), "cx": shapely.get_x(cent),
             "cy": shapely.get_y(cent), "in_ext": in_ext, "n_sec": n_sec, "p_i": p_i,
             "s_loc": np.asarray(job["sector_idx"], dtype=np.int64)[s_loc], "ob": ob, "adj": adj,
-            "edges": edges, "ix": job.get("ix", 0), "iy": job.get("iy", 0), "tiles": job.get("tiles", 1)}
+            "edges": edges, "ix": job.get("ix", 0), "iy": job.get("iy", 0), "tiles": job.get("tiles", 1),
+            "box": box}
 
 
 def _adjacency(xy: np.ndarray, ring_of: np.ndarray, ring_face: np.ndarray, n_faces: int,
@@ -288,10 +293,91 @@ def assemble(results: list[dict]) -> Partition:
     if len(results) > 1:
         adj.append(cross_tile_pairs(results, offsets))
     adj = np.concatenate(adj) if adj else np.zeros((0, 2), dtype=np.int64)
+    nan_box = (np.nan,) * 4
+    boxes = np.concatenate([np.zeros((0, 4))] + [
+        np.tile(np.asarray(r.get("box") or nan_box, dtype=float), (n, 1)) for r, n in zip(results, sizes)])
     return Partition(coords=cat["coords"], ring_len=cat["ring_len"], face_rings=cat["face_rings"], area_m2=cat["area_m2"], cx=cat["cx"], cy=cat["cy"],
                      in_ext=cat["in_ext"].astype(bool), n_sec=cat["n_sec"].astype(np.int64), p_i=p_i,
                      s_loc=cat["s_loc"], ob=cat["ob"], adj=adj.reshape(-1, 2),
-                     tiles=results[0].get("tiles", 1) if results else 1)
+                     tiles=results[0].get("tiles", 1) if results else 1, boxes=boxes)
+
+
+_SNAP = 1e-6  # metres: a vertex this close to its tile's line is put exactly on it
+
+
+def match_tile_lines(xy: np.ndarray, ring_len: np.ndarray, face_rings: np.ndarray, boxes: np.ndarray,
+                     group: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Faces' ragged coordinates with the faces on either side of each tile line sharing its vertices.
+
+    Two tiles node a tile line independently, so a face's edge along the line may skip a vertex the
+    face on the other side has there (a node of the other tile's linework). Every vertex on a tile
+    line (within :data:`_SNAP`, and then put exactly on it) is inserted into every edge of the
+    layer that runs along that line across it. Tile lines are axis-parallel, so an inserted vertex
+    is exactly collinear: no face changes shape, but shared edges now match vertex for vertex (a
+    polygonal coverage, which :func:`shapely.coverage_union` and :func:`shapely.coverage_is_valid`
+    need). ``boxes`` is each face's tile (NaN rows: untiled) and ``group`` its layer (lines of
+    different layers never match). Returns the new ``(xy, ring_len)``; ``face_rings`` is unchanged.
+    """
+    n_faces = len(face_rings)
+    tiled = ~np.isnan(boxes[:, 0]) if n_faces else np.zeros(0, bool)
+    if not tiled.any():
+        return xy, ring_len
+    group = np.zeros(n_faces, dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    ring_face = np.repeat(np.arange(n_faces), face_rings)
+    v_ring = np.repeat(np.arange(len(ring_len)), ring_len)
+    v_face = ring_face[v_ring]
+    cand = np.flatnonzero(tiled[v_face])
+    xy = np.array(xy, dtype=float, copy=True)
+    ins_at, ins_pts = [], []
+    for axis in (0, 1):
+        vb = boxes[v_face[cand]]
+        val = xy[cand, axis]
+        on = np.zeros(len(cand), bool)
+        for side in (axis, axis + 2):  # x0, x1 (axis 0) or y0, y1 (axis 1)
+            hit = np.abs(val - vb[:, side]) <= _SNAP
+            val = np.where(hit, vb[:, side], val)
+            on |= hit
+        xy[cand[on], axis] = val[on]
+        v = cand[on]  # vertices on a line of this axis
+        if not len(v):
+            continue
+        # line per vertex: (layer, coordinate); numbered by rank
+        g, at, pos = group[v_face[v]], xy[v, axis], xy[v, 1 - axis]
+        order = np.lexsort((pos, at, g))
+        g, at, pos, v = g[order], at[order], pos[order], v[order]
+        new_line = np.concatenate([[True], (g[1:] != g[:-1]) | (at[1:] != at[:-1])])
+        line = np.cumsum(new_line) - 1
+        starts = np.flatnonzero(new_line)
+        bounds = np.append(starts, len(v))
+        line_of = np.full(len(xy), -1, dtype=np.int64)
+        line_of[v] = line
+        # segments along a line: consecutive vertices of one ring on the same line
+        k = v[v < len(xy) - 1]
+        k = k[(v_ring[k] == v_ring[k + 1]) & (line_of[k + 1] == line_of[k])]
+        if not len(k):
+            continue
+        seg_line = line_of[k]
+        pa, pb = xy[k, 1 - axis], xy[k + 1, 1 - axis]
+        lo, hi = np.minimum(pa, pb), np.maximum(pa, pb)
+        for ln in np.unique(seg_line):
+            pts = pos[bounds[ln]:bounds[ln + 1]]
+            pts = pts[np.concatenate([[True], pts[1:] != pts[:-1]])]
+            sel = np.flatnonzero(seg_line == ln)
+            i0 = np.searchsorted(pts, lo[sel], side="right")
+            i1 = np.searchsorted(pts, hi[sel], side="left")
+            for s_, a, b in zip(sel[i1 > i0], i0[i1 > i0], i1[i1 > i0]):
+                between = pts[a:b] if pa[s_] < pb[s_] else pts[a:b][::-1]
+                p = np.empty((len(between), 2))
+                p[:, axis] = at[bounds[ln]]
+                p[:, 1 - axis] = between
+                ins_at.append(np.full(len(between), k[s_] + 1))
+                ins_pts.append(p)
+    if not ins_at:
+        return xy, ring_len
+    at_idx = np.concatenate(ins_at)
+    ring_len = ring_len.copy()
+    np.add.at(ring_len, v_ring[at_idx - 1], 1)
+    return np.insert(xy, at_idx, np.concatenate(ins_pts), axis=0), ring_len
 
 
 # -- the worker pool -------------------------------------------------------------------------

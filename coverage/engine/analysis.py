@@ -38,6 +38,7 @@ from ..domains import Extents
 from ..errors import AnalysisError
 from ._partition import unique_ints
 from .geodesy import _transformers, area_km2, to_laea, to_wgs84  # noqa: F401  (re-exported)
+from .geodesy import polygonal, union_polygons as _union, valid_coverage, wgs84_valid
 from ..schema import LAYERS
 
 DEFAULT_MIN_AREA_KM2 = 0.01
@@ -174,8 +175,7 @@ class Analysis:
             merged = self._merge(geoms[members])
             rows.append({"sectors": k, "area_km2": float(self._faces["area_km2"][members].sum())})
             out.append(merged)
-        return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []},
-                                geometry=to_wgs84(np.asarray(out, dtype=object)) if out else [], crs=4326)
+        return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []}, geometry=wgs84_valid(out), crs=4326)
 
     @cached_property
     def faces(self) -> gpd.GeoDataFrame:
@@ -183,9 +183,12 @@ class Analysis:
         cols = {k: v for k, v in f.items() if k not in self._INTERNAL}
         cols["sectors"] = np.asarray(f["members"](), dtype=object)
         cols["contingents"] = np.asarray(f["conts"](), dtype=object)
-        geoms = self._geometry()
+        # every face valid and every layer's faces a valid coverage, in lon/lat (checked and repaired
+        # before faces cut by tile lines are joined: the tiles keep faces small, so the check is linear)
+        geoms = valid_coverage(to_wgs84(self._geometry()), self._geometry(), f["layer_i"], f["adj"])
         if f.get("tiled") and len(geoms):
             # a face cut by a tile line is one face again: join neighbours with identical attributes
+            # (their edges along the tile line match vertex for vertex, so a coverage union joins them)
             n = len(geoms)
             nob = int(f["oblast_i"].max()) + 2
             key = ((f["layer_i"] * (n + 1) + f["member_key"]) * nob + (f["oblast_i"] + 1)) * 2 + f["in_extent"]
@@ -195,38 +198,38 @@ class Analysis:
             order = np.argsort(comp, kind="stable")
             starts = np.searchsorted(comp[order], np.arange(comp.max() + 2))
             first = order[starts[:-1]]
-            merged = [geoms[i] if starts[c + 1] - starts[c] == 1 else shapely.union_all(geoms[order[starts[c]:starts[c + 1]]])
-                      for c, i in enumerate(first)]
+            joined = np.flatnonzero(starts[1:] - starts[:-1] > 1)
+            merged = geoms[first]
+            merged[joined] = [_union(geoms[order[starts[c]:starts[c + 1]]]) for c in joined]
+            bad = joined[~shapely.is_valid(merged[joined])]
+            merged[bad] = [polygonal(g) for g in merged[bad]]
             cols = {k: v[first] for k, v in cols.items()}
             cols["area_km2"] = np.bincount(comp, weights=f["area_km2"])
-            geoms = np.asarray(merged, dtype=object)
-        return gpd.GeoDataFrame(cols, geometry=to_wgs84(geoms), crs=4326)
+            geoms = merged
+        return gpd.GeoDataFrame(cols, geometry=geoms, crs=4326)
 
     def _merge(self, g: np.ndarray):
-        """One geometry from adjacent faces: a coverage union when they come from one noding.
-
-        Faces from different tiles meet along a tile line without sharing every vertex, which
-        the (fast) coverage union does not accept; those are joined by an ordinary union.
-        """
-        if len(g) == 1:
-            return g[0]
-        if not self._faces.get("tiled", False):
-            try:
-                return shapely.coverage_union_all(g)
-            except shapely.errors.GEOSException:  # pragma: no cover - defensive
-                pass
-        return shapely.union_all(g)
+        """One geometry (working CRS) from adjacent faces: a coverage union (faces from different
+        tiles share their vertices along the tile line too), an ordinary union if that fails."""
+        return _union(g)
 
     _INTERNAL = ("geometry", "coords", "ring_len", "face_rings", "members", "conts", "cx", "cy", "tiled", "adj",
-                 "member_key", "oblast_i", "layer_i")
+                 "member_key", "oblast_i", "layer_i", "boxes")
 
     def _geometry(self) -> np.ndarray:
-        """Every face's polygon in the working CRS (built from its coordinates on first use)."""
-        from ._partition import polygons
+        """Every face's polygon in the working CRS (built from its coordinates on first use).
+
+        Each layer's faces form an exact polygonal coverage: they come from one noding per tile, and
+        faces on either side of a tile line get each other's vertices along it.
+        """
+        from ._partition import match_tile_lines, polygons
 
         f = self._faces
         if "geometry" not in f:
-            f["geometry"] = polygons(f["coords"], f["ring_len"], f["face_rings"])
+            coords, ring_len = f["coords"], f["ring_len"]
+            if f.get("tiled") and "boxes" in f:
+                coords, ring_len = match_tile_lines(coords, ring_len, f["face_rings"], f["boxes"], f["layer_i"])
+            f["geometry"] = polygons(coords, ring_len, f["face_rings"])
         return f["geometry"]
 
     @cached_property
@@ -245,7 +248,7 @@ class Analysis:
             out.append(self._merge(geoms[m]))
         frame = pd.DataFrame([{k: (";".join(v) if isinstance(v, list) and k != "centroid" else v)
                                for k, v in r.items() if k != "centroid"} for r in rows])
-        return gpd.GeoDataFrame(frame, geometry=to_wgs84(np.asarray(out, dtype=object)) if out else [], crs=4326)
+        return gpd.GeoDataFrame(frame, geometry=wgs84_valid(out), crs=4326)
 
 
 def _bands(floors, ceilings) -> list[tuple[float, float]]:
@@ -495,6 +498,7 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
         F["coords"].append(part.coords)
         F["ring_len"].append(part.ring_len)
         F["face_rings"].append(part.face_rings)
+        F["boxes"].append(part.boxes if part.boxes is not None else np.full((nf, 4), np.nan))
         adj_all.append(part.adj + offset)
         F["area_km2"].append(areas)
         F["in_extent"].append(in_ext)

@@ -19,24 +19,26 @@ def rfc7946_geometries(geoms) -> np.ndarray:
     """Lon/lat geometries as RFC 7946 wants them: polygons by the right-hand rule (exterior rings
     counter-clockwise, holes clockwise, §3.1.6) and coordinates rounded to :data:`GEOJSON_DECIMALS`.
 
-    Rounding keeps vertices that polygons share shared, but it can pinch a sliver thinner than a
-    centimetre: such a geometry is snap-rounded instead (``shapely.set_precision``, which keeps it
-    valid), and if that fails or leaves nothing, written unrounded. A valid input stays valid.
+    Rounding keeps vertices that polygons share shared, but it can pinch or flatten a sliver thinner
+    than a centimetre: such a geometry is snap-rounded instead (``shapely.set_precision``, which
+    keeps it valid), and if that fails or leaves nothing (the whole sliver is thinner than the grid)
+    it is written at full precision. A valid input stays valid.
     """
     geoms = np.asarray(geoms, dtype=object)
     if not len(geoms):
         return geoms
-    oriented = shapely.orient_polygons(geoms, exterior_cw=False)
-    rounded = shapely.transform(oriented, lambda xy: np.round(xy, GEOJSON_DECIMALS))
-    for i in np.flatnonzero(~shapely.is_valid(rounded) & shapely.is_valid(oriented)):
+    rounded = shapely.transform(geoms, lambda xy: np.round(xy, GEOJSON_DECIMALS))
+    rounded = shapely.orient_polygons(rounded, exterior_cw=False)  # rounding may turn a sliver over
+    broken = np.flatnonzero(~shapely.is_valid(rounded))
+    oriented = shapely.orient_polygons(geoms[broken], exterior_cw=False)
+    for i, orig in zip(broken[shapely.is_valid(oriented)], oriented[shapely.is_valid(oriented)]):
         try:
-            alt = shapely.set_precision(oriented[i], 10.0 ** -GEOJSON_DECIMALS)
+            alt = shapely.set_precision(orig, 10.0 ** -GEOJSON_DECIMALS)
             alt = shapely.orient_polygons(alt, exterior_cw=False)
-            ok = shapely.is_valid(alt) and not shapely.is_empty(alt) and \
-                shapely.get_type_id(alt) == shapely.get_type_id(oriented[i])
+            ok = shapely.is_valid(alt) and not shapely.is_empty(alt) and shapely.get_type_id(alt) in (3, 6)
         except shapely.errors.GEOSException:
             ok = False
-        rounded[i] = alt if ok else oriented[i]
+        rounded[i] = alt if ok else orig
     return rounded
 
 
@@ -50,13 +52,15 @@ def _write_geojson(gdf: gpd.GeoDataFrame, path, name: str) -> None:
             for c in props.columns}
     if gdf.crs is not None and not gdf.crs.equals("EPSG:4326"):
         gdf = gdf.to_crs(4326)
-    geoms = shapely.to_geojson(rfc7946_geometries(gdf.geometry.values))
+    geoms = rfc7946_geometries(gdf.geometry.values)
+    empty = shapely.is_empty(geoms)  # a sliver the projection flattened altogether
+    geoms = shapely.to_geojson(geoms)
     tmp = path.with_suffix(".geojson.part")
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(f'{{"type": "FeatureCollection", "name": {json.dumps(name)}, "features": [\n')
         for i in range(len(gdf)):
             row = json.dumps({c: cols[c][i] for c in cols}, ensure_ascii=False)
-            geom = geoms[i] if geoms[i] is not None else "null"
+            geom = "null" if geoms[i] is None or empty[i] else geoms[i]  # RFC 7946 §3.2: an unlocated feature
             fh.write(f'{{"type": "Feature", "properties": {row}, "geometry": {geom}}}'
                      f'{"," if i < len(gdf) - 1 else ""}\n')
         fh.write("]}\n")
