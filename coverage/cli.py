@@ -21,6 +21,11 @@ DATA_DIR_HELP = ("the plan store's folder (default: $UA_COVERAGE_DATA_DIR, else 
 NOTIONAL_NOTE = "NOTIONAL PLANNING DATA - illustrative sample plan, not a real deployment"
 
 
+def _safe(text: str) -> str:
+    """Text for a terminal: control characters (an ANSI escape in an id) are shown, never obeyed."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _fmt_km2(v: float) -> str:
     return f"{v:,.1f}"
 
@@ -69,19 +74,56 @@ def cmd_analyze(args) -> int:
         plan, warnings, sector_path, reg_path = workflow.plan_from_files(
             args.sector_file, contingents=args.contingents, extents=args.extents, repair=args.repair,
             layer=args.layer, encoding=args.encoding)
-    result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"))
+    extra: dict = {}
+    active = None
+    if args.at:
+        from .ingest.sectors import parse_date
+
+        day = parse_date(args.at.strip())
+        if day is None:
+            raise UsageError(f"--at {args.at!r} is not a date; write YYYY-MM-DD")
+        active = plan.active_on(day)
+        extra = {"at": day, "at_phase": plan.phases_on(day), "at_active_sectors": int(active.sum())}
+    result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
+                                   active=active)
+    if args.timeline:
+        from .engine.timeline import timeline
+
+        rows, holes = timeline(plan, min_area_km2=args.min_area, progress=_progress("timeline", "intervals"))
+        extra.update(timeline=rows, handover_gaps=holes)
     if args.out:
         from .export.data import write_layers
 
         written = write_layers(result, Path(args.out))
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
-        sys.stdout.write(result.to_json({"plan": {
+        sys.stdout.write(result.to_json({**extra, "plan": {
             "sectors_file": str(sector_path), "contingents_file": str(reg_path), "notional": bool(plan.notional),
             "warnings": [w.as_dict() for w in warnings]}}))
         return 0
     print(_human(result, sector_path, plan.notional, warnings))
+    if args.at:
+        print(f"\nOn {extra['at']} ({', '.join(extra['at_phase']) or 'no named phase'}): "
+              f"{extra['at_active_sectors']} of {len(plan.sectors)} sectors active; the figures above are that day's.")
+    if args.timeline:
+        print("\n" + _timeline_table(extra["timeline"], extra["handover_gaps"]))
     return 0
+
+
+def _timeline_table(rows: list[dict], holes: list[dict]) -> str:
+    out = ["Timeline (gap km² per layer; from inclusive, to exclusive)"]
+    out.append(_table(["from", "to", "phase", "active", "air", "sea", "land", "monitoring", "starting", "ending"], [
+        [r["from"] or "…", r["to"] or "…", ", ".join(r["phase"]) or "-", r["active_sectors"],
+         *(_fmt_km2(r["domains"][d]["gap_km2"]) for d in ("air", "sea", "land", "monitoring")),
+         _safe(", ".join(r["starting"][:6])) or "-", _safe(", ".join(r["ending"][:6])) or "-"] for r in rows],
+        align="lllrrrrrll"))
+    out.append("")
+    out.append("Handover gaps: " + ("none" if not holes else ""))
+    for h in holes:
+        out.append(f"  {h['layer']}: {h['from']} to {h['to']} (exclusive): gap {_fmt_km2(h['gap_km2'])} km² "
+                   f"(+{_fmt_km2(h['extra_km2'])} km²); ended {', '.join(h['ended']) or '-'}, "
+                   f"then started {', '.join(h['started']) or '-'}")
+    return "\n".join(out)
 
 
 def _big(path: Path) -> bool:
@@ -147,6 +189,14 @@ def _print_diff(d: dict, out=sys.stdout) -> None:
     for e in d.get("extents", []):
         line(f"  # extent     {e['layer']}: {e['before_km2']:,.1f} -> {e['after_km2']:,.1f} km² "
              f"({e['change_km2']:+,.1f}; {e['source']})")
+    ph = d.get("phases", {})
+    for n in ph.get("added", []):
+        line(f"  + phase      {n} added")
+    for n in ph.get("removed", []):
+        line(f"  - phase      {n} removed")
+    for c in ph.get("changed", []):
+        line(f"  * phase      {c['name']}: " + ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}"
+                                                         for k, v in c["changes"].items()))
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         line(f"  ! notional   {'yes' if nt['from'] else 'no'} -> {'yes' if nt['to'] else 'no'}")
@@ -166,13 +216,14 @@ def cmd_import(args) -> int:
     from . import workflow
     from .errors import ConflictError
 
-    if not (args.file or args.contingents or args.extents):
-        raise UsageError("give a SECTOR_FILE, --contingents CSV or --extents FILE (or several)",
+    if not (args.file or args.contingents or args.extents or args.phases):
+        raise UsageError("give a SECTOR_FILE, --contingents CSV, --extents FILE or --phases CSV (or several)",
                          rule="nothing-to-import")
     st = workflow.open_store(args.data_dir)
     cur = st.current()
     base = cur.id if args.base is None else _rev_id(args.base)
     prop = workflow.propose(st, sectors=args.file, contingents=args.contingents, extents=args.extents,
+                            phases=args.phases,
                             scope=args.scope, notional=args.notional, base=base, repair=args.repair,
                             layer=args.layer, encoding=args.encoding, progress=_progress("partition", "tiles"))
     for w in prop.warnings:
@@ -366,7 +417,14 @@ def cmd_export(args) -> int:
     info = st.current() if args.revision in (None, "current") else st.revision(_rev_id(args.revision))
     withdrawn = tuple(sorted(c.strip().upper() for c in (args.without or "").split(",") if c.strip()))
     plan = st.load(info.id).without(withdrawn)
-    analysis = workflow.analyze_plan(plan)
+    day = None
+    if args.at:
+        from .ingest.sectors import parse_date
+
+        day = parse_date(args.at.strip())
+        if day is None:
+            raise UsageError(f"--at {args.at!r} is not a date; write YYYY-MM-DD")
+    analysis = workflow.analyze_plan(plan, at=day)
     band = None
     if args.band is not None:
         if args.domain != "air" or not (0 <= args.band < len(analysis.air_bands)):
@@ -378,7 +436,7 @@ def cmd_export(args) -> int:
         z = zoom_to(bounds)
         view.center, view.zoom = z["center"], z["zoom"]
     out = run_export(plan, analysis, info, fmt, args.out, view=view, bounds=bounds, title=args.title,
-                     subtitle=args.subtitle, banner=args.banner, size=args.size, timeout=args.timeout)
+                     subtitle=args.subtitle, banner=args.banner, size=args.size, timeout=args.timeout, day=day)
     if fmt == "data":
         print(f"wrote {len(list(Path(out).iterdir()))} files to {out}")
     elif fmt == "pack":
@@ -489,6 +547,9 @@ def _add_analyze(sub) -> None:
     a.add_argument("--layer", help="the layer to read when the file holds several")
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
+    a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
+    a.add_argument("--timeline", action="store_true",
+                   help="add the figures of every interval with a constant set of active sectors, and handover gaps")
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
     a.set_defaults(func=cmd_analyze)
 
@@ -503,6 +564,7 @@ def _add_import(sub) -> None:
                          "sectors = add or replace by sector_id, keep all others; all = the file is the whole plan")
     im.add_argument("--contingents", metavar="CSV", help="a new contingents registry for this revision")
     im.add_argument("--extents", metavar="FILE", help="areas of responsibility: replaces the layers it names")
+    im.add_argument("--phases", metavar="CSV", help="the plan's phases table (name,start,end[,notes])")
     im.add_argument("--notional", action="store_true",
                     help="mark the new revision as NOTIONAL (illustrative) data; by default it is not")
     im.add_argument("--dry-run", action="store_true", help="show the change and its effect, commit nothing")
@@ -568,6 +630,7 @@ def _add_export(sub) -> None:
     ex.add_argument("--band", type=int, metavar="N", help="air altitude band index (see analyze --json air_bands)")
     ex.add_argument("--layers", metavar="LIST", help="comma-separated: zones,gaps,overlaps,labels (default all)")
     ex.add_argument("--without", metavar="CODES", help="what-if: comma-separated contingents that withdrew")
+    ex.add_argument("--at", metavar="YYYY-MM-DD", help="the plan as it stands on that day (validity dates, phases)")
     ex.add_argument("--bounds", metavar="W,S,E,N", help="map extent in degrees (default: all of Ukraine)")
     ex.add_argument("--banner", help="marking (default: $UA_COVERAGE_BANNER or the notional marking)")
     ex.add_argument("--timeout", type=float, default=120, help="seconds before rendering is stopped (default 120)")

@@ -15,7 +15,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import shapely
 from shapely.geometry.base import BaseGeometry
@@ -35,7 +35,11 @@ class Extents:
         return Extents({**self.layers, **other.layers}, {**self.source, **other.source})
 
     def key(self) -> str:
-        """A content hash, so caches can key analyses by extents."""
+        """A content hash, so caches can key analyses by extents (computed once per object)."""
+        return self._key
+
+    @cached_property
+    def _key(self) -> str:
         import hashlib
 
         h = hashlib.sha256()

@@ -372,3 +372,39 @@ def change_figure(old_plan, new_plan, diff: dict, *, lang: str = "en", height: i
         "map": {"style": "white-bg", **UKRAINE_VIEW}, "margin": {"l": 0, "r": 0, "t": 0, "b": 0}, "height": height,
         "legend": {"x": 0.995, "y": 0.01, "xanchor": "right", "yanchor": "bottom", "bgcolor": "rgba(255,255,255,0.9)",
                    "bordercolor": "#999", "borderwidth": 1, "font": {"size": 11}}, "uirevision": "change"}}
+
+
+TIMELINE_COLOURS = {"air": "#0072b2", "sea": "#56b4e9", "land": "#8c564b", "monitoring": "#7f3c8d"}
+
+
+def timeline_figure(rows: list[dict], holes: list[dict], day: str | None = None) -> dict:
+    """Gap km² per layer through time (a step line per layer), handover gaps as diamonds, the day shown as a
+    vertical rule. Points carry ``customdata`` (the interval's start, and for a handover gap the hole's bounds)
+    so a click can go there."""
+    dated = [r for r in rows if r["from"]]
+    traces = []
+    for layer, colour in TIMELINE_COLOURS.items():
+        traces.append({"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv", "color": colour, "width": 2},
+                       "marker": {"size": 5}, "name": layer.title(), "x": [r["from"] for r in dated],
+                       "y": [round(r["domains"][layer]["gap_km2"], 1) for r in dated],
+                       "customdata": [{"from": r["from"]} for r in dated],
+                       "hovertemplate": f"{layer}: %{{y:,.0f}} km² gap from %{{x}}<extra></extra>"})
+    if holes:
+        traces.append({"type": "scatter", "mode": "markers", "name": "Handover gap",
+                       "marker": {"symbol": "diamond", "size": 12, "color": "#ff00ff",
+                                  "line": {"color": "black", "width": 1}},
+                       "x": [h["from"] for h in holes], "y": [round(h["gap_km2"], 1) for h in holes],
+                       "customdata": [{"from": h["from"], "bounds": h["bounds"]} for h in holes],
+                       "text": [f"{h['layer']}: {h['extra_km2']:,.0f} km² more gap from {h['from']} to {h['to']} "
+                                f"({', '.join(h['ended'])} ended, {', '.join(h['started'])} started)" for h in holes],
+                       "hovertemplate": "%{text}<extra></extra>"})
+    shapes = []
+    if day:
+        shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": day, "x1": day, "y0": 0, "y1": 1,
+                       "line": {"color": "#333", "width": 1.5, "dash": "dot"}})
+    return {"data": traces, "layout": {
+        "margin": {"l": 48, "r": 8, "t": 6, "b": 28}, "height": 190, "paper_bgcolor": "white",
+        "plot_bgcolor": "white", "xaxis": {"type": "date", "gridcolor": "#eee"},
+        "yaxis": {"title": {"text": "gap km²"}, "gridcolor": "#eee", "rangemode": "tozero"},
+        "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "font": {"size": 10}},
+        "shapes": shapes, "font": {"family": "DejaVu Sans, Arial", "size": 10}}}

@@ -9,13 +9,16 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from .domains import Extents, national_extents
 
+PHASE_FIELDS = ("name", "start", "end", "notes")
 SECTOR_FIELDS = ("sector_id", "name", "domain", "kind", "contingent", "floor_ft", "ceiling_ft", "phase",
                  "valid_from", "valid_to", "notes")
 _DERIVED = ("contingents", "layer", "geometry")
@@ -29,6 +32,8 @@ class Plan:
     contingents: pd.DataFrame
     extents: Extents = field(default_factory=lambda: Extents({}, {}))
     notional: bool = False
+    #: the phases table (``name``, ``start``, ``end``, ``notes``; ISO dates, empty = open), maybe empty
+    phases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PHASE_FIELDS)))
 
     def full_extents(self) -> Extents:
         """National defaults with the plan's own layers on top."""
@@ -49,7 +54,54 @@ class Plan:
         s = self.sectors.copy()
         s["contingents"] = [tuple(c for c in cs if c not in gone) for cs in s["contingents"]]
         s["contingent"] = [";".join(cs) for cs in s["contingents"]]
-        return Plan(s, self.contingents, self.extents, self.notional)
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases)
+
+    # -- time ----------------------------------------------------------------------------------------------
+    def periods(self) -> list[tuple[str | None, str | None]]:
+        """Each sector's validity ``(from, to)`` (ISO dates, both inclusive, None = open): its own dates, else
+        its phase's dates when its ``phase`` names one in the phases table, else always."""
+        table = {str(r["name"]): (r["start"] or None, r["end"] or None) for r in self.phases.to_dict("records")}
+        out = []
+        for row in self.sectors.itertuples(index=False):
+            vf = getattr(row, "valid_from", "") or None
+            vt = getattr(row, "valid_to", "") or None
+            if not vf and not vt:
+                vf, vt = table.get(str(getattr(row, "phase", "") or ""), (None, None))
+            out.append((vf if isinstance(vf, str) else None, vt if isinstance(vt, str) else None))
+        return out
+
+    def active_on(self, day: str) -> np.ndarray:
+        """Which sectors are active on ``day`` (``YYYY-MM-DD``): (no from or from ≤ day) and (no to or day ≤ to)."""
+        return np.array([(f is None or f <= day) and (t is None or day <= t) for f, t in self.periods()], dtype=bool)
+
+    def change_dates(self) -> list[str]:
+        """The days the set of active sectors can change: every start, and the day after every end."""
+        days = set()
+        for f, t in self.periods():
+            if f:
+                days.add(f)
+            if t:
+                days.add((date.fromisoformat(t) + timedelta(days=1)).isoformat())
+        return sorted(days)
+
+    def intervals(self) -> list[tuple[str | None, str | None]]:
+        """Intervals over which the active set is constant: ``[from, to)``, None for the open ends."""
+        days = self.change_dates()
+        if not days:
+            return [(None, None)]
+        return [(None, days[0])] + list(zip(days[:-1], days[1:])) + [(days[-1], None)]
+
+    def on(self, day: str | None) -> "Plan":
+        """The plan as it stands on ``day``: only the sectors active then (for drawing; the engine takes a mask)."""
+        if day is None:
+            return self
+        s = self.sectors[self.active_on(day)].reset_index(drop=True)
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases)
+
+    def phases_on(self, day: str) -> list[str]:
+        """The phases whose period holds ``day``."""
+        return [str(r["name"]) for r in self.phases.to_dict("records")
+                if (not r["start"] or r["start"] <= day) and (not r["end"] or day <= r["end"])]
 
 
 def sector_attrs(row) -> dict:
@@ -81,4 +133,7 @@ def content_hash(plan: Plan) -> str:
         h.update(shapely.to_wkb(shapely.normalize(plan.extents.layers[name]), output_dimension=2))
     if plan.notional:  # notional is part of the data: marking real data notional (or back) is a change
         h.update(b"\x00notional")
+    if len(plan.phases):
+        h.update(b"\x00phases")
+        h.update(plan.phases.sort_values("name").astype(str).to_csv(index=False).encode())
     return h.hexdigest()

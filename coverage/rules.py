@@ -116,6 +116,10 @@ _TABLE = [
     _r("altitude-invalid", "schema", cli="Give feet between 0 and 200,000."),
     _r("altitude-not-air", "schema", cli="Remove the altitude limits from non-air sectors."),
     _r("altitude-order", "schema", cli="Make floor_ft lower than ceiling_ft."),
+    _r("date-invalid", "schema", cli="Write dates as YYYY-MM-DD."),
+    _r("date-order", "schema", cli="Make valid_from no later than valid_to."),
+    _r("phase-unknown", "warnings", "warning", cli="Add the phase to the phases table (--phases CSV).",
+       web="Add the phase to the phases table (upload a phases CSV)."),
     _r("no-features", "schema", cli="The file holds no sectors."),
     # warnings: accepted, reported
     _r("geometry-z-dropped", "warnings", "warning"),
@@ -131,6 +135,8 @@ _TABLE = [
     _r("contingents-in-use", "registry",
        cli="Keep the code in the registry, or re-assign those sectors in the same import.",
        web="Keep the code in the registry, or re-assign those sectors in the same upload."),
+    # phases table
+    _r("phases-invalid", "phases", cli="Fix the rows listed (name,start,end[,notes]; dates YYYY-MM-DD)."),
     # extents
     _r("extents-invalid", "extents", cli="Fix the features listed."),
     # plan workflow
@@ -165,7 +171,8 @@ RULES: dict[str, Rule] = {r.code: r for r in _TABLE}
 #: the families shown in the README's rule table, in its order (its first column)
 README_FAMILIES = {"format": "format", "limits": "limits", "security": "security", "crs": "CRS and encoding",
                    "geometry": "geometry", "schema": "schema", "warnings": "warnings",
-                   "registry": "contingents registry", "extents": "extents", "workflow": "plan workflow"}
+                   "registry": "contingents registry", "phases": "phases table", "extents": "extents",
+                   "workflow": "plan workflow"}
 
 
 def advice(code: str, surface: str = "cli") -> str:

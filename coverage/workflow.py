@@ -30,7 +30,7 @@ Examples
 >>> p = propose(st, sectors=None, contingents=None, extents=None)
 Traceback (most recent call last):
 ...
-ua_coverage.errors.UsageError: nothing to import: give a sector file, a contingents registry or an extents file
+ua_coverage.errors.UsageError: nothing to import: give a sector file, a contingents registry, an extents file or a phases table
 """
 from __future__ import annotations
 
@@ -115,10 +115,13 @@ def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair:
 
 
 # -- analysis ------------------------------------------------------------------------------------------------
-def analyze_plan(plan: Plan, **kw):
-    """The engine's :func:`~ua_coverage.engine.analyze` of a whole plan against its full extents."""
+def analyze_plan(plan: Plan, *, at: str | None = None, **kw):
+    """The engine's :func:`~ua_coverage.engine.analyze` of a whole plan against its full extents (on day ``at``:
+    only the sectors active that day)."""
     from .engine import analyze
 
+    if at is not None:
+        kw["active"] = plan.active_on(at)
     return analyze(plan.sectors, plan.full_extents(), plan.contingents, **kw)
 
 
@@ -143,6 +146,7 @@ class Inputs:
     sectors: object = None  # canonical GeoDataFrame, or None
     contingents: object = None  # registry DataFrame, or None
     extents: Extents | None = None
+    phases: object = None  # phases table DataFrame, or None
     scope: str = DEFAULT_SCOPE
     notional: bool = False
     source_name: str = ""
@@ -181,7 +185,7 @@ class Proposal:
         return pickle.loads(data)  # our own bytes, from the store's pending table
 
 
-def read_inputs(*, sectors=None, contingents=None, extents=None, scope: str = DEFAULT_SCOPE,
+def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, scope: str = DEFAULT_SCOPE,
                 notional: bool = False, repair: bool = False, layer: str | None = None,
                 encoding: str | None = None, limits: Limits | None = None, registry: set[str] | None = None,
                 sectors_name: str | None = None) -> tuple[Inputs, list[Problem]]:
@@ -194,9 +198,9 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, scope: str = DE
 
     if scope not in SCOPES:
         raise UsageError(f"scope {scope!r} is not one of {', '.join(SCOPES)}", rule="scope-invalid")
-    if sectors is None and contingents is None and extents is None:
-        raise UsageError("nothing to import: give a sector file, a contingents registry or an extents file",
-                         rule="nothing-to-import")
+    if sectors is None and contingents is None and extents is None and phases is None:
+        raise UsageError("nothing to import: give a sector file, a contingents registry, an extents file or a "
+                         "phases table", rule="nothing-to-import")
     limits = limits or Limits.from_env()
     inp = Inputs(scope=scope, notional=notional)
     problems: list[Problem] = []
@@ -213,6 +217,14 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, scope: str = DE
         except IngestError as exc:
             problems += exc.problems
         names.append(_label(extents, "extents file"))
+    if phases is not None:
+        from .ingest.phases import read_phases
+
+        try:
+            inp.phases = read_phases(phases)
+        except IngestError as exc:
+            problems += exc.problems
+        names.append(_label(phases, "phases table"))
     if sectors is not None:
         reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
         res = read_sectors(sectors, registry=reg, strict=True, repair=repair, limits=limits, layer=layer,
@@ -223,7 +235,7 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, scope: str = DE
         inp.source_format = res.format
         names.insert(0, sectors_name or (Path(sectors).name if not isinstance(sectors, (bytes, bytearray))
                                          else "the uploaded file"))
-    elif inp.extents is not None or inp.contingents is not None:
+    else:
         inp.source_format = "CSV" if inp.extents is None else "extents"
     inp.source_name = " + ".join(names)
     return inp, problems
@@ -242,7 +254,7 @@ def _label(source, what: str) -> str:
     return what if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).name
 
 
-def propose(store, *, sectors=None, contingents=None, extents=None, scope: str = DEFAULT_SCOPE,
+def propose(store, *, sectors=None, contingents=None, extents=None, phases=None, scope: str = DEFAULT_SCOPE,
             notional: bool = False, base: int | None = None, repair: bool = False, layer: str | None = None,
             encoding: str | None = None, limits: Limits | None = None, sectors_name: str | None = None,
             progress=None) -> Proposal:
@@ -251,7 +263,7 @@ def propose(store, *, sectors=None, contingents=None, extents=None, scope: str =
     Parameters
     ----------
     store : the plan store.
-    sectors, contingents, extents : a path or the uploaded bytes of each; at least one.
+    sectors, contingents, extents, phases : a path or the uploaded bytes of each; at least one.
     scope : ``layers`` (default), ``sectors`` or ``all`` — see the module docs.
     notional : mark the new revision as notional (illustrative) data.
     base : the revision the change is based on (default: the current one).
@@ -264,7 +276,7 @@ def propose(store, *, sectors=None, contingents=None, extents=None, scope: str =
     """
     base_id = store.current().id if base is None else int(base)
     base_plan = store.load(base_id)
-    inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, scope=scope,
+    inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, phases=phases, scope=scope,
                                    notional=notional, repair=repair, layer=layer, encoding=encoding,
                                    limits=limits, registry=base_plan.registry(), sectors_name=sectors_name)
     if problems:
@@ -317,7 +329,9 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limit
     if prop.problems:
         return prop
     prop.registry_notes = _registry_notes(base_plan.contingents, registry)
-    plan = Plan(sectors, registry, extents, notional=inputs.notional)
+    phase_table = inputs.phases if inputs.phases is not None else base_plan.phases
+    plan = Plan(sectors, registry, extents, notional=inputs.notional, phases=phase_table)
+    inputs.warnings = [w for w in inputs.warnings if w.rule != "phase-unknown"] + _phase_warnings(plan)
     prop.plan = plan
     base_info = store.revision(base_id)
     prop.diff = diff_plans(base_plan, plan, base_info, None)
@@ -388,6 +402,17 @@ def _plan_problems(sectors, registry, inputs: Inputs) -> list[Problem]:
             problems.append(Problem("contingent-unknown", f"contingent '{c}' is not in the contingents registry "
                                     f"(used by {_some(sids)})", field="contingent"))
     return problems
+
+
+def _phase_warnings(plan: Plan) -> list[Problem]:
+    """A sector naming a phase the phases table lacks (only when the plan has a phases table)."""
+    if not len(plan.phases):
+        return []
+    known = set(plan.phases["name"].astype(str))
+    return [Problem("phase-unknown", f"phase {ph!r} is not in the phases table ({', '.join(sorted(known))})",
+                    sector_id=str(sid), field="phase")
+            for sid, ph in zip(plan.sectors["sector_id"], plan.sectors.get("phase", [""] * len(plan.sectors)))
+            if str(ph or "").strip() and str(ph) not in known]
 
 
 def _some(ids: list[str], n: int = 8) -> str:

@@ -61,8 +61,14 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
             return upload_page.layout(state, limits)
         if path == "/history":
             return history_page.layout(state)
-        rev = parse_qs((search or "").lstrip("?")).get("revision", [None])[0]
-        return map_page.layout(state, marking, int(rev) if rev and rev.isdigit() else None)
+        query = parse_qs((search or "").lstrip("?"))
+        rev = query.get("revision", [None])[0]
+        at = query.get("at", [None])[0]
+        if at:
+            from ..ingest.sectors import parse_date
+
+            at = parse_date(at.strip()[:32])
+        return map_page.layout(state, marking, int(rev) if rev and rev.isdigit() else None, at)
 
     # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
     # figure is given an explicit height instead of relying on CSS.

@@ -73,6 +73,12 @@ def changes_list(d: dict, list_id: str = "change-list", limit: int = 400) -> htm
     items += [html.Li(f"extent of {e['layer']}: {e['before_km2']:,.0f} → {e['after_km2']:,.0f} km² "
                       f"({e['change_km2']:+,.0f} km²; {e['source']})", className="reshaped")
               for e in d.get("extents", [])]
+    ph = d.get("phases", {})
+    items += [html.Li(f"phase {n} added", className="added") for n in ph.get("added", [])]
+    items += [html.Li(f"phase {n} removed", className="removed") for n in ph.get("removed", [])]
+    items += [html.Li(f"phase {c['name']}: " + ", ".join(f"{k} {v['from']!r} → {v['to']!r}"
+                                                      for k, v in c["changes"].items()), className="attrs")
+              for c in ph.get("changed", [])]
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         items.append(html.Li(f"notional: {'yes' if nt['from'] else 'no'} → {'yes' if nt['to'] else 'no'}",

@@ -29,12 +29,24 @@ def _rev_label(r) -> str:
     return f"revision {r.id} · {r.time[:16].replace('T', ' ')} UTC · {r.author} · {r.message}"
 
 
-def layout(state: AppState, marking: str, revision: int | None = None):
+def _day_marks(state: AppState, rev_id: int, extra: str | None = None) -> tuple[list, dict]:
+    """The slider's stops: 'whole plan' first, then every change date and phase start (with phase names)."""
+    days = [None] + state.days(rev_id, extra)
+    plan = state.plan(rev_id)
+    marks = {0: "whole plan"}
+    for i, d in enumerate(days[1:], start=1):
+        phases = [str(r["name"]) for r in plan.phases.to_dict("records") if r.get("start") == d]
+        marks[i] = {"label": d + (f" · {', '.join(phases)}" if phases else "")}
+    return days, marks
+
+
+def layout(state: AppState, marking: str, revision: int | None = None, at: str | None = None):
     revs = state.store.history()
     cur = state.store.current()
     if revision is not None and any(r.id == revision for r in revs):
         cur = state.store.revision(revision)
     plan = state.plan(cur.id)
+    days, marks = _day_marks(state, cur.id, at)
     used = sorted({c for cs in plan.sectors["contingents"] for c in cs})
     names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
     return html.Div([
@@ -82,6 +94,16 @@ def layout(state: AppState, marking: str, revision: int | None = None):
             ], className="controls", **{"aria-label": "Map controls"}),
             html.Section([
                 html.Div(id="whatif-banner", className="whatif-banner", role="alert", hidden=True),
+                html.Div([
+                    html.Label("Day", htmlFor="day-slider", className="day-label"),
+                    html.Div(dcc.Slider(id="day-slider", min=0, max=len(days) - 1, step=1, marks=marks,
+                                        value=days.index(at) if at in days else 0, included=False),
+                             className="day-slider"),
+                    html.Button("▶ Play", id="day-play", n_clicks=0, className="day-play",
+                                title="step through the change dates"),
+                    dcc.Interval(id="day-tick", interval=1800, disabled=True),
+                    dcc.Store(id="day-list", data=days),
+                ], className="day-row", hidden=len(days) <= 1),
                 html.Div(id="revision-info", className="revision-info"),
                 dcc.Store(id="map-view"),
                 html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
@@ -91,6 +113,11 @@ def layout(state: AppState, marking: str, revision: int | None = None):
                             type="circle", delay_show=400),
             ], className="centre"),
             html.Section([
+                html.Div([html.H2("Gap through time"),
+                          html.P("Gap km² per layer between change dates; ◆ marks a handover gap (click it to go "
+                                 "there).", className="hint"),
+                          dcc.Graph(id="timeline-chart", config={"displayModeBar": False}, style={"height": "190px"})],
+                         id="timeline-box", hidden=len(days) <= 2),
                 html.H2("Gaps"), html.P(id="gap-count", className="count"),
                 html.P("Click a row to zoom the map to it.", className="hint"),
                 dash_table.DataTable(id="gap-table", columns=[
@@ -180,15 +207,18 @@ def register(app: dash.Dash, state: AppState) -> None:
         Output("map-view", "data", allow_duplicate=True),
         Input("revision", "value"), Input("domain-picker", "value"), Input("band-picker", "value"), Input("layer-picker", "value"),
         Input("lang", "value"), Input("contingent-filter", "value"), Input("viewport", "data"),
-        State("contingent-filter", "options"), prevent_initial_call="initial_duplicate",
+        Input("day-slider", "value"),
+        State("contingent-filter", "options"), State("day-list", "data"), State("map-view", "data"),
+        prevent_initial_call="initial_duplicate",
     )
     @guarded(8, 15, "Could not draw this view: ")
-    def update(rev_id, domain, band, layers, lang, ticked, viewport, options):
+    def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, options, days, shown):
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
         withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
-        plan = state.plan(rev.id, tuple(withdrawn))
-        analysis = state.analysis(rev.id, tuple(withdrawn))
+        day = days[int(day_i)] if days and day_i is not None and 0 <= int(day_i) < len(days) else None
+        plan = state.plan(rev.id, tuple(withdrawn), day)
+        analysis = state.analysis(rev.id, tuple(withdrawn), day)
         bands = analysis.air_bands
         band_opts = [{"label": "All altitudes (2-D footprint)", "value": "all"}] + [
             {"label": f"{b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft",
@@ -196,10 +226,12 @@ def register(app: dash.Dash, state: AppState) -> None:
         band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
         view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn))
         width, height = _map_px(viewport)
+        reset = callback_context.triggered_id in (None, "domain-picker", "revision")
         framing = zoom_to(extent_bounds(plan, domain), width, height)  # each domain framed on its own extent
+        if not reset and shown and "center" in shown and "zoom" in shown:
+            framing = {"center": shown["center"], "zoom": shown["zoom"]}  # keep where the planner is looking
         view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
-        reset = callback_context.triggered_id in (None, "domain-picker", "revision")
         map_view = {"center": view.center, "zoom": view.zoom} if reset else dash.no_update
         figs = view_figures(analysis, domain, band_i)
         names = oblast_names()
@@ -217,7 +249,9 @@ def register(app: dash.Dash, state: AppState) -> None:
                      if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"] or c in withdrawn]
         ob_rows = [{"name": o["name"], **{d: round(v["covered_pct"], 1) for d, v in o["layers"].items()}}
                    for o in analysis.oblasts.values()]
-        state_parts = view_state(rev, plan, domain=domain, band_text=figs["band"], withdrawn=withdrawn)
+        phases = plan.phases_on(day) if day else []
+        state_parts = view_state(rev, plan, domain=domain, band_text=figs["band"], withdrawn=withdrawn,
+                                 day=(day + (f" ({', '.join(phases)})" if phases else "")) if day else None)
         info = [html.B(f"Revision {rev.id}"), f" · {rev.time.replace('T', ' ').replace('Z', ' UTC')} · by {rev.author} · "
                 f"{rev.message}", html.Span(" · " + " · ".join(state_parts[1:]), className="muted")]
         counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
@@ -248,6 +282,58 @@ def register(app: dash.Dash, state: AppState) -> None:
         p["layout"]["uirevision"] = f"zoom-{row['lon']}-{row['lat']}"
         # the export takes the view from here: what a row click shows is what gets exported
         return p, {**(current or {}), "center": z["center"], "zoom": z["zoom"]}
+
+    @app.callback(Output("day-tick", "disabled"), Output("day-play", "children"), Input("day-play", "n_clicks"),
+                  State("day-tick", "disabled"), prevent_initial_call=True)
+    def play(n, disabled):
+        return (not disabled), ("⏸ Pause" if disabled else "▶ Play")
+
+    @app.callback(Output("day-slider", "value", allow_duplicate=True), Input("day-tick", "n_intervals"),
+                  State("day-slider", "value"), State("day-list", "data"), prevent_initial_call=True)
+    def tick(_n, value, days):
+        """Play: step to the next stop (after the last, back to the first dated one)."""
+        nxt = (value or 0) + 1
+        return nxt if nxt < len(days or []) else min(1, len(days or []) - 1)
+
+    @app.callback(Output("timeline-chart", "figure"), Input("revision", "value"), Input("contingent-filter", "value"),
+                  Input("day-slider", "value"), State("contingent-filter", "options"), State("day-list", "data"))
+    @guarded(0, 1, "Could not draw the timeline: ")
+    def timeline_chart(rev_id, ticked, day_i, options, days):
+        from ..figures import timeline_figure
+
+        rev = int(rev_id)
+        withdrawn = tuple(sorted(_used(state, rev) & ({o["value"] for o in options} - set(ticked or []))))
+        rows, holes = state.timeline(rev, withdrawn)
+        day = days[int(day_i)] if days and day_i else None
+        return timeline_figure(rows, holes, day)
+
+    @app.callback(Output("day-slider", "value", allow_duplicate=True), Output("map", "figure", allow_duplicate=True),
+                  Output("map-view", "data", allow_duplicate=True), Input("timeline-chart", "clickData"),
+                  State("day-list", "data"), State("map-view", "data"), State("revision", "value"),
+                  State("contingent-filter", "value"), State("contingent-filter", "options"), prevent_initial_call=True)
+    def jump(click, days, current, rev_id, ticked, options):
+        """A click on the timeline goes to that day; on a handover gap it also zooms the map to the hole."""
+        if not click or not click.get("points"):
+            return dash.no_update, dash.no_update, dash.no_update
+        pt = click["points"][0]
+        custom = pt.get("customdata") or {}
+        if isinstance(custom, list):
+            custom = custom[0] if custom and isinstance(custom[0], dict) else {}
+        day = custom.get("from") or pt.get("x")
+        if day not in (days or []):
+            return dash.no_update, dash.no_update, dash.no_update
+        if not custom.get("bounds"):  # a click on a layer's point where a handover gap starts: zoom there too
+            withdrawn = tuple(sorted(_used(state, int(rev_id)) & ({o["value"] for o in options} - set(ticked or []))))
+            _, holes = state.timeline(int(rev_id), withdrawn)
+            custom["bounds"] = next((h["bounds"] for h in holes if h["from"] == day and h["bounds"]), None)
+        if not custom.get("bounds"):
+            return days.index(day), dash.no_update, dash.no_update
+        z = zoom_to(tuple(custom["bounds"]))
+        p = Patch()
+        p["layout"]["map"]["center"] = z["center"]
+        p["layout"]["map"]["zoom"] = z["zoom"]
+        p["layout"]["uirevision"] = f"hole-{day}"
+        return days.index(day), p, {**(current or {}), "center": z["center"], "zoom": z["zoom"]}
 
     # after a row click the map may be scrolled off a small screen: bring it into view
     app.clientside_callback(

@@ -15,15 +15,33 @@ class AppState:
         self.store = store
         self._plan = lru_cache(maxsize=8)(self._load_plan)
         self._analysis = lru_cache(maxsize=cache_size)(self._analyze)
+        self._timeline = lru_cache(maxsize=8)(self._make_timeline)
 
     def _load_plan(self, rev_id: int) -> Plan:
         return self.store.load(rev_id)
 
-    def _analyze(self, rev_id: int, withdrawn: tuple):
-        return workflow.analyze_plan(self._plan(rev_id).without(withdrawn))
+    def _analyze(self, rev_id: int, withdrawn: tuple, day: str | None = None):
+        return workflow.analyze_plan(self._plan(rev_id).without(withdrawn), at=day)
 
-    def plan(self, rev_id: int, withdrawn: tuple = ()) -> Plan:
-        return self._plan(rev_id).without(withdrawn)
+    def _make_timeline(self, rev_id: int, withdrawn: tuple):
+        from ..engine.timeline import timeline
 
-    def analysis(self, rev_id: int, withdrawn: tuple = ()):
-        return self._analysis(rev_id, tuple(sorted(withdrawn)))
+        return timeline(self._plan(rev_id).without(withdrawn))
+
+    def plan(self, rev_id: int, withdrawn: tuple = (), day: str | None = None) -> Plan:
+        return self._plan(rev_id).without(withdrawn).on(day)
+
+    def analysis(self, rev_id: int, withdrawn: tuple = (), day: str | None = None):
+        return self._analysis(rev_id, tuple(sorted(withdrawn)), day)
+
+    def timeline(self, rev_id: int, withdrawn: tuple = ()):
+        """``(intervals, handover_gaps)`` of a revision (what-if included), cached."""
+        return self._timeline(rev_id, tuple(sorted(withdrawn)))
+
+    def days(self, rev_id: int, extra: str | None = None) -> list[str]:
+        """The days a planner can step through: change dates and phase starts (and ``extra``)."""
+        plan = self._plan(rev_id)
+        days = set(plan.change_dates()) | {str(d) for d in plan.phases.get("start", []) if d}
+        if extra:
+            days.add(extra)
+        return sorted(days)

@@ -368,7 +368,7 @@ def _connected(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFrame | None = None, *,
-            min_area_km2: float = DEFAULT_MIN_AREA_KM2, progress=None) -> Analysis:
+            min_area_km2: float = DEFAULT_MIN_AREA_KM2, progress=None, active=None) -> Analysis:
     """Analyse a plan's coverage.
 
     Parameters
@@ -379,6 +379,8 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     extents : the extent of each layer (:mod:`ua_coverage.domains`).
     contingents : the registry (``code``, ``name``, ``colour``); ``None`` skips the unknown/idle checks.
     min_area_km2 : gap and overlap pieces smaller than this are not listed (totals stay exact).
+    active : optional booleans, one per sector: analyse only the sectors active (on a day, say). The
+        partition is still that of every sector (cached, so each day only re-classifies its faces).
     progress : called as ``progress(done, total)`` as tiles of the partition finish (large plans
         are cut into tiles and spread over ``UA_COVERAGE_ENGINE_WORKERS`` processes).
 
@@ -406,7 +408,7 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     if min_area_km2 < 0:
         raise AnalysisError("min_area_km2 must be zero or more")
     with _gc_paused():
-        return _analyze(sectors, extents, contingents, min_area_km2, progress)
+        return _analyze(sectors, extents, contingents, min_area_km2, progress, active)
 
 
 _GC_LOCK = threading.Lock()
@@ -431,12 +433,31 @@ def _gc_paused():
                 gc.enable()
 
 
-def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
+def domain_figures(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFrame | None = None, *,
+                   active=None, memo: dict | None = None) -> dict:
+    """Only the per-layer figures of :func:`analyze` (``Analysis.domains``): what a timeline needs per interval.
+
+    With the partition cached, a day costs a few bincounts instead of a whole analysis. ``memo``: a dict the
+    caller keeps across calls on the same sectors (it holds their partition keys, so they are hashed once).
+    """
+    with _gc_paused():
+        return _analyze(sectors, extents, contingents, DEFAULT_MIN_AREA_KM2, None, active, figures_only=True,
+                        memo=memo)
+
+
+def _analyze(sectors, extents, contingents, min_area_km2, progress, active=None, figures_only=False, memo=None):
     for layer in LAYERS:
         if layer not in extents.layers or extents.layers[layer].is_empty:
             raise AnalysisError(f"the {layer} extent is missing or empty; give it in the extents file")
     ob_codes, ob_names, ob_geoms, ob_tree = _projected_oblasts(0)
-    sectors = sectors.reset_index(drop=True)
+    sectors = full = sectors.reset_index(drop=True)
+    if active is not None:  # the partition stays that of every sector; only the active ones classify it
+        active = np.asarray(active, dtype=bool)
+        if len(active) != len(full):
+            raise AnalysisError(f"active has {len(active)} values for {len(full)} sectors")
+        sectors = full[active].reset_index(drop=True)
+        remap = np.cumsum(active) - 1
+    full_layers = np.asarray(full["layer"], dtype=object)
     n = len(sectors)
     ids = np.asarray([str(v) for v in sectors["sector_id"]], dtype=object)
     conts = [tuple(c) for c in sectors["contingents"]]
@@ -464,8 +485,14 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
     todo = {}
     for layer in LAYERS:
         extent = _projected_extent(extents.key(), layer, shapely.to_wkb(extents.layers[layer]))
-        geoms = sectors.geometry.values[layers_col == layer]
-        todo[layer] = (_arrangement_key(extents.key(), layer, geoms), geoms, extent)
+        geoms = full.geometry.values[full_layers == layer]
+        if memo is not None and layer in memo:
+            key = memo[layer]
+        else:
+            key = _arrangement_key(extents.key(), layer, geoms)
+            if memo is not None:
+                memo[layer] = key
+        todo[layer] = (key, geoms, extent)
     parts = _arrangements(todo, ob_geoms, ob_tree, progress)
     adj_all = []
     for layer in LAYERS:
@@ -474,7 +501,13 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
         in_ext, n_sec, p_i, s_loc, ob = part.in_ext, part.n_sec, part.p_i, part.s_loc, part.ob
         areas = part.area_m2 / 1e6
         nf = len(areas)
-        s_i = idx[s_loc]
+        s_full = np.flatnonzero(full_layers == layer)[s_loc]
+        if active is not None:
+            keep = active[s_full]
+            p_i, s_i = p_i[keep], remap[s_full[keep]]
+            n_sec = np.bincount(p_i, minlength=nf)
+        else:
+            s_i = s_full
         lead = lead_id[s_i]
         bands = _bands(floors[idx], ceils[idx]) if layer == "air" else [(0.0, _INF)]
         overlap = np.zeros(nf, bool)
@@ -540,6 +573,8 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress) -> Analysis:
                                   "covered_km2": cov, "gap_km2": ext_km2 - cov,
                                   "covered_pct": 100.0 * cov / ext_km2})
 
+    if figures_only:
+        return domains
     faces = {k: np.concatenate(v) for k, v in F.items()}
     faces["tiled"] = any(parts[layer].tiles > 1 for layer in LAYERS)
     adj = np.concatenate(adj_all) if adj_all else np.zeros((0, 2), dtype=np.int64)

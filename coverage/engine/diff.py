@@ -73,6 +73,7 @@ def diff_plans(a: Plan, b: Plan, info_a=None, info_b=None) -> dict:
         "reshaped": reshaped, "attributes": attributes, "reassigned": reassigned,
         "contingents_registry": _registry_diff(a, b),
         "extents": _extents_diff(a, b),
+        "phases": _phases_diff(a, b),
         "notional": {"from": bool(a.notional), "to": bool(b.notional)},
     }
 
@@ -82,6 +83,7 @@ def change_count(d: dict) -> int:
     reg = d.get("contingents_registry", {})
     return (sum(len(d.get(k, [])) for k in ("added", "removed", "reshaped", "attributes", "reassigned"))
             + sum(len(reg.get(k, [])) for k in ("added", "removed", "changed")) + len(d.get("extents", []))
+            + sum(len(d.get("phases", {}).get(k, [])) for k in ("added", "removed", "changed"))
             + int(d.get("notional", {}).get("from") != d.get("notional", {}).get("to")))
 
 
@@ -104,6 +106,16 @@ def _registry_diff(a: Plan, b: Plan) -> dict:
         if fields:
             changed.append({"code": code, "changes": fields})
     return {"added": sorted(set(rb) - set(ra)), "removed": sorted(set(ra) - set(rb)), "changed": changed}
+
+
+def _phases_diff(a: Plan, b: Plan) -> dict:
+    pa = {str(r["name"]): r for r in a.phases.to_dict("records")}
+    pb = {str(r["name"]): r for r in b.phases.to_dict("records")}
+    changed = [{"name": n, "changes": {k: {"from": pa[n].get(k), "to": pb[n].get(k)} for k in ("start", "end", "notes")
+                                       if comparable(pa[n].get(k)) != comparable(pb[n].get(k))}}
+               for n in sorted(set(pa) & set(pb))]
+    return {"added": sorted(set(pb) - set(pa)), "removed": sorted(set(pa) - set(pb)),
+            "changed": [c for c in changed if c["changes"]]}
 
 
 def _extents_diff(a: Plan, b: Plan) -> list[dict]:

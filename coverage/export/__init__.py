@@ -47,22 +47,33 @@ class Snapshot:
     title: str | None = None
     subtitle: str | None = None
     banner: str | None = None
+    day: str | None = None  # the plan as it stands on this day (its analysis must be that day's)
 
     def figures(self) -> dict:
         return view_figures(self.analysis, self.view.domain, self.view.band)
 
     def default_title(self) -> str:
         band = self.figures()["band"]
-        return f"{LAYER_TITLES[self.view.domain]} domain coverage" + (f", {band}" if band else "")
+        return (f"{LAYER_TITLES[self.view.domain]} domain coverage" + (f", {band}" if band else "")
+                + (f", {self.day}" if self.day else ""))
 
     def default_subtitle(self) -> str:
         f = self.figures()
-        parts = view_state(self.revision, self.plan, band_text=f["band"], withdrawn=self.view.withdrawn)
+        parts = view_state(self.revision, self.plan, band_text=f["band"], withdrawn=self.view.withdrawn,
+                           day=_day_text(self.plan, self.day))
         parts.insert(1, self.revision.message[:120])
         parts.insert(2, f"covered {f['covered_pct']:.1f} %, gap {f['gap_km2']:,.0f} km²")
         if "NOTIONAL" in self.revision.message and parts[-1].startswith("NOTIONAL"):
             parts.pop()  # the revision message already says it
         return " · ".join(parts)
+
+
+def _day_text(plan, day: str | None) -> str | None:
+    """``2027-04-03 (Consolidation)``: the day and the phases holding it."""
+    if not day:
+        return None
+    phases = plan.phases_on(day) if hasattr(plan, "phases_on") else []
+    return day + (f" ({', '.join(phases)})" if phases else "")
 
 
 def _nice_km(target: float) -> float:
@@ -368,7 +379,7 @@ def _id_list(ids: list[str], n: int = 8) -> str:
 
 
 def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en", marking: str | None = None,
-                  timeout: float = 240, withdrawn: tuple = ()) -> Path:
+                  timeout: float = 240, withdrawn: tuple = (), day: str | None = None) -> Path:
     """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), contingents.
 
     A what-if (``withdrawn``) is stated on every page (a stripe, a watermark and the subtitle); tables longer
@@ -386,7 +397,7 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
     bh = 30 / height
     top, bottom = 1 - bh - wh - 110 / height, bh + 30 / height
     names = oblast_names()
-    state = view_state(revision, plan, withdrawn=withdrawn)
+    state = view_state(revision, plan, withdrawn=withdrawn, day=_day_text(plan, day))
     stamp = " · ".join([state[0], revision.message[:90], *state[1:]])
     pages = []
     rows = [[LAYER_TITLES[d], f"{v['extent_km2']:,.0f}", f"{v['covered_pct']:.1f} %", f"{v['gap_km2']:,.0f}",
@@ -504,14 +515,17 @@ def _largest(pieces: list[dict], names: dict | None = None) -> str:
 
 def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: MapView | None = None,
                bounds: tuple | None = None, title: str | None = None, subtitle: str | None = None,
-               banner: str | None = None, size: str = "slide", timeout: float = 120, zip_data: bool = False) -> Path:
+               banner: str | None = None, size: str = "slide", timeout: float = 120, zip_data: bool = False,
+               day: str | None = None) -> Path:
     """One export of any format — the single dispatch used by the command line and the dashboard.
 
     ``fmt`` is ``png``, ``svg``, ``pdf``, ``html`` (a snapshot of ``view``), ``pack`` (the briefing PDF) or
-    ``data`` (a folder of layers and tables at ``out``; a zip of it beside ``out`` when ``zip_data``).
+    ``data`` (a folder of layers and tables at ``out``; a zip of it beside ``out`` when ``zip_data``). With
+    ``day``, ``analysis`` must be that day's; the map draws the sectors active then and every page says the day.
     """
     out = Path(out)
     view = view or MapView()
+    drawn = plan.on(day) if day else plan
     if fmt == "data":
         export_data(analysis, out)
         if zip_data:
@@ -520,9 +534,10 @@ def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: Map
             return Path(shutil.make_archive(str(out), "zip", out))
         return out
     if fmt == "pack":
-        return briefing_pack(plan, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout,
-                             withdrawn=view.withdrawn)
+        return briefing_pack(drawn, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout,
+                             withdrawn=view.withdrawn, day=day)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS + ('pack', 'data'))}")
-    snap = Snapshot(plan, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner)
+    snap = Snapshot(drawn, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner,
+                    day=day)
     return export_snapshot(snap, fmt, out, size=size, timeout=timeout)

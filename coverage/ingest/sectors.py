@@ -23,19 +23,46 @@ def _text(v) -> str:
     return str(v).strip()
 
 
-_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?)?$")
+_YMD = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]00:00(?::00(?:\.0+)?)?(?:Z|[+-]00:?00)?)?$")
+_DMY = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")  # 31.03.2027: the European form, never month first
+
+
+def parse_date(text: str) -> str | None:
+    """ISO ``YYYY-MM-DD`` for an unambiguous date (``2027-03-31``, ``2027/3/31``, ``31.03.2027``, a midnight
+    timestamp), else None. Slashed day/month orders (``03/04/2027``) are ambiguous and never guessed."""
+    m = _YMD.match(text)
+    y, mo, d = (m.group(1), m.group(2), m.group(3)) if m else (None, None, None)
+    if not m:
+        m = _DMY.match(text)
+        if not m:
+            return None
+        d, mo, y = m.groups()
+    try:
+        return date(int(y), int(mo), int(d)).isoformat()
+    except ValueError:
+        return None
 
 
 def _date_text(v) -> str:
     """A validity date as ISO ``YYYY-MM-DD`` when it is one (whatever form a format wrote it in), else the text."""
     t = _text(v)
-    m = _DATE.match(t)
-    if m:
-        try:
-            return date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        except ValueError:
-            return t
-    return t
+    return parse_date(t) or t
+
+
+def _check_dates(row: dict, i: int, sid: str, problems: list) -> None:
+    """``date-invalid`` for a value that is no date, ``date-order`` when the validity ends before it starts."""
+    iso = {}
+    for name in ("valid_from", "valid_to"):
+        t = _text(row[name])
+        if not t:
+            continue
+        iso[name] = parse_date(t)
+        if iso[name] is None:
+            problems.append(Problem("date-invalid", f"{name} {t!r} is not a date we can read; write it as "
+                                    "YYYY-MM-DD (e.g. 2027-03-31)", feature=i, sector_id=sid or None, field=name))
+    if iso.get("valid_from") and iso.get("valid_to") and iso["valid_from"] > iso["valid_to"]:
+        problems.append(Problem("date-order", f"valid_from {iso['valid_from']} is after valid_to {iso['valid_to']}",
+                                feature=i, sector_id=sid or None, field="valid_from"))
 
 
 def _number(v) -> float | None:
@@ -79,6 +106,7 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         layers.append(layer_of(domain, kind))
         codes.append(_check_contingents(row["contingent"], i, sid, registry, problems))
         fl, ce = _check_altitudes(row, domain, i, sid, problems)
+        _check_dates(row, i, sid, problems)
         floors.append(fl)
         ceilings.append(ce)
 

@@ -38,11 +38,15 @@ _V1 = [
 _V2 = ["CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, created DOUBLE PRECISION NOT NULL, "
        "owner TEXT NOT NULL, data BYTEA NOT NULL)"]
 
+# version 3: the phases table of a revision (name, start, end, notes as a JSON row)
+_V3 = ["CREATE TABLE IF NOT EXISTS phases (revision BIGINT NOT NULL REFERENCES revisions(id), idx INTEGER NOT NULL, "
+       "row TEXT NOT NULL, PRIMARY KEY (revision, idx))"]
+
 
 class PostGISStore(SQLStore):
     """Plan revisions in a PostgreSQL/PostGIS database."""
 
-    MIGRATIONS = [_V1, _V2]
+    MIGRATIONS = [_V1, _V2, _V3]
     GEOM_IN = "ST_GeomFromWKB(?, 4326)"
     GEOM_OUT = "ST_AsBinary(geom)"
 

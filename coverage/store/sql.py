@@ -17,7 +17,7 @@ import shapely
 
 from ..domains import Extents
 from ..errors import ConflictError, RevisionNotFound, StoreError
-from ..plan import Plan, content_hash, sector_attrs
+from ..plan import PHASE_FIELDS, Plan, content_hash, sector_attrs
 from ..schema import layer_of, parse_contingents
 from . import RevisionInfo, Store
 
@@ -161,6 +161,8 @@ class SQLStore(Store):
                 self._sql("SELECT row FROM contingents WHERE revision = ? ORDER BY idx"), (rev_id,))]
             ext = con.execute(self._sql(f"SELECT layer, source, {self.GEOM_OUT} FROM extents WHERE revision = ?"),
                               (rev_id,)).fetchall()
+            phases = [json.loads(r[0]) for r in con.execute(
+                self._sql("SELECT row FROM phases WHERE revision = ? ORDER BY idx"), (rev_id,))]
             con.execute("COMMIT")
         attrs = pd.DataFrame([json.loads(a) for a, _ in rows])
         if len(attrs):
@@ -171,7 +173,8 @@ class SQLStore(Store):
         sectors = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(shapely.from_wkb([bytes(g) for _, g in rows]), crs=4326))
         contingents = pd.DataFrame(reg)
         extents = Extents({layer: shapely.from_wkb(bytes(g)) for layer, _, g in ext}, {layer: s for layer, s, _ in ext})
-        return Plan(sectors, contingents, extents, notional=notional)
+        phase_frame = pd.DataFrame(phases, columns=None if phases else list(PHASE_FIELDS)).fillna("")
+        return Plan(sectors, contingents, extents, notional=notional, phases=phase_frame)
 
     def audit(self) -> list[dict]:
         with self._read() as con:
@@ -199,6 +202,8 @@ class SQLStore(Store):
                     for i, r in enumerate(plan.contingents.to_dict("records"))]
         ext_rows = [(layer, plan.extents.source.get(layer, ""), shapely.to_wkb(g, output_dimension=2))
                     for layer, g in plan.extents.layers.items()]
+        phase_rows = [(i, json.dumps({k: ("" if pd.isna(v) else str(v)) for k, v in r.items()}, ensure_ascii=False))
+                      for i, r in enumerate(plan.phases.to_dict("records"))]
         with self._tx() as con:
             cur = self._current_id(con)
             same = con.execute(self._sql(f"SELECT {self._COLS} FROM revisions WHERE hash = ? AND "
@@ -229,6 +234,8 @@ class SQLStore(Store):
                               [(rid, *r) for r in reg_rows])
             self._executemany(con, f"INSERT INTO extents (revision, layer, source, geom) VALUES (?, ?, ?, {self.GEOM_IN})",
                               [(rid, *r) for r in ext_rows])
+            self._executemany(con, "INSERT INTO phases (revision, idx, row) VALUES (?, ?, ?)",
+                              [(rid, *r) for r in phase_rows])
             if _in_transaction is not None:
                 _in_transaction()  # tests: a hook to kill the writer mid-commit
             con.execute(self._sql("INSERT INTO current (singleton, revision) VALUES (1, ?) "

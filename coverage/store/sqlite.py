@@ -30,11 +30,15 @@ _V1 = [
 _V2 = ["CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, created REAL NOT NULL, owner TEXT NOT NULL, "
        "data BLOB NOT NULL)"]
 
+# version 3: the phases table of a revision (name, start, end, notes as a JSON row)
+_V3 = ["CREATE TABLE IF NOT EXISTS phases (revision INTEGER NOT NULL REFERENCES revisions(id), idx INTEGER NOT NULL, "
+       "row TEXT NOT NULL, PRIMARY KEY (revision, idx))"]
+
 
 class SQLiteStore(SQLStore):
     """Plan revisions in ``DATA_DIR/plan.sqlite``."""
 
-    MIGRATIONS = [_V1, _V2]
+    MIGRATIONS = [_V1, _V2, _V3]
 
     def __init__(self, data_dir: Path, *, seed=None):
         self.data_dir = Path(data_dir)

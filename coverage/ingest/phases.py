@@ -1,0 +1,58 @@
+"""Reading a phases table (CSV ``name,start,end[,notes]``): the named periods of a plan."""
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from ..errors import IngestError, Problem
+from .sectors import parse_date
+
+MAX_PHASES_BYTES = 256 * 1024
+
+
+def read_phases(source) -> pd.DataFrame:
+    """A phases table from a path or uploaded bytes: ``name`` (unique), ``start``/``end`` (ISO dates, either may be
+    empty = open), ``notes``; extra columns kept. Raises :class:`~ua_coverage.errors.IngestError` listing every
+    bad row (``phases-invalid``, ``date-invalid``, ``date-order``).
+
+    >>> read_phases(b"name,start,end\\nEntry,2027-01-01,31.03.2027\\n")[["name", "start", "end"]].values.tolist()
+    [['Entry', '2027-01-01', '2027-03-31']]
+    """
+    label = "the uploaded phases table" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if len(source) > MAX_PHASES_BYTES:
+            raise IngestError(f"{label} is larger than {MAX_PHASES_BYTES // 1024} KB", rule="file-too-large")
+        source = io.BytesIO(bytes(source))
+    try:
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise IngestError(f"cannot read {label}: {exc}", rule="phases-invalid") from exc
+    df.columns = [c.strip().lower() for c in df.columns]
+    problems = [Problem("phases-invalid", f"column {c!r} is missing", field=c)
+                for c in ("name", "start", "end") if c not in df.columns]
+    if problems:
+        raise IngestError(f"{label} needs the columns name, start, end", rule="phases-invalid", problems=problems)
+    if "notes" not in df.columns:
+        df["notes"] = ""
+    df["name"] = df["name"].str.strip()
+    for i, row in df.iterrows():
+        if not row["name"]:
+            problems.append(Problem("phases-invalid", "the phase has no name", feature=int(i), field="name"))
+        iso = {}
+        for col in ("start", "end"):
+            t = str(row[col]).strip()
+            iso[col] = parse_date(t) if t else ""
+            if iso[col] is None:
+                problems.append(Problem("date-invalid", f"{col} {t!r} is not a date we can read; write YYYY-MM-DD",
+                                        feature=int(i), field=col))
+            else:
+                df.loc[i, col] = iso[col]
+        if iso.get("start") and iso.get("end") and iso["start"] > iso["end"]:
+            problems.append(Problem("date-order", f"phase {row['name']!r} starts {iso['start']}, after it ends "
+                                    f"{iso['end']}", feature=int(i), field="start"))
+    for name in df["name"][df["name"].duplicated()]:
+        problems.append(Problem("phases-invalid", f"phase {name!r} is listed twice", field="name"))
+    if problems:
+        raise IngestError(f"{label} has {len(problems)} problem(s)", rule="phases-invalid", problems=problems)
+    return df.reset_index(drop=True)
