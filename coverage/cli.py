@@ -94,7 +94,9 @@ def cmd_analyze(args) -> int:
     if args.out:
         from .export.data import write_layers
 
-        written = write_layers(result, Path(args.out))
+        state = [str(sector_path)] + ([f"on {extra['at']}"] if args.at else []) + \
+            (["NOTIONAL plan — illustrative, not a real deployment"] if plan.notional else [])
+        written = write_layers(result, Path(args.out), plan=plan.on(extra.get("at")), state=state)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
         sys.stdout.write(result.to_json({**extra, "plan": {
@@ -405,13 +407,12 @@ def cmd_serve(args) -> int:
 
 def cmd_export(args) -> int:
     from . import workflow
-    from .export import FORMATS, run_export
+    from .export import ALL_FORMATS, run_export
     from .figures import MapView, zoom_to
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
-    if fmt not in FORMATS + ("pack", "data"):
-        raise UsageError(f"cannot tell the format from {args.out!r}; give --format "
-                         f"({', '.join(FORMATS + ('pack', 'data'))})")
+    if fmt not in ALL_FORMATS:
+        raise UsageError(f"cannot tell the format from {args.out!r}; give --format ({', '.join(ALL_FORMATS)})")
     bounds = _bounds(args.bounds) if args.bounds else None
     st = workflow.open_store(args.data_dir)
     info = st.current() if args.revision in (None, "current") else st.revision(_rev_id(args.revision))
@@ -439,8 +440,8 @@ def cmd_export(args) -> int:
                      subtitle=args.subtitle, banner=args.banner, size=args.size, timeout=args.timeout, day=day)
     if fmt == "data":
         print(f"wrote {len(list(Path(out).iterdir()))} files to {out}")
-    elif fmt == "pack":
-        print(f"wrote {out} (briefing pack, revision {info.id})")
+    elif fmt in ("pack", "kml", "kmz"):
+        print(f"wrote {out} ({'briefing pack' if fmt == 'pack' else fmt.upper()}, revision {info.id})")
     else:
         print(f"wrote {out} ({fmt}, {args.size if fmt != 'html' else 'interactive'}, revision {info.id})")
     return 0
@@ -618,9 +619,9 @@ def _add_export(sub) -> None:
     ex = sub.add_parser("export", help="map snapshot (PNG/SVG/PDF/HTML), briefing pack PDF, or data files")
     ex.add_argument("--revision", metavar="ID", help="plan revision (default: current)")
     ex.add_argument("--domain", choices=["air", "sea", "land", "monitoring"], default="land")
-    ex.add_argument("--format", choices=["png", "svg", "pdf", "html", "pack", "data"],
+    ex.add_argument("--format", choices=["png", "svg", "pdf", "html", "pack", "data", "kml", "kmz"],
                     help="default: from the --out file's extension; 'pack' = multi-page briefing PDF, "
-                         "'data' = a folder of GeoJSON/GeoPackage/CSV")
+                         "'data' = a folder of GeoJSON/styled GeoPackage/CSV, 'kml'/'kmz' = Google Earth and TAK")
     ex.add_argument("--size", choices=["slide", "a4", "a3"], default="slide",
                     help="slide = 1920x1080; a4/a3 landscape at 300 dpi (PNG) or page size (SVG/PDF)")
     ex.add_argument("--out", required=True, metavar="FILE")

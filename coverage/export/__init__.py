@@ -27,6 +27,8 @@ from ..settings import banner as default_banner
 from ..view import oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
 
 FORMATS = ("png", "svg", "pdf", "html")
+#: every format run_export writes: snapshots, the briefing pack, a data folder, KML/KMZ (Google Earth, TAK)
+ALL_FORMATS = FORMATS + ("pack", "data", "kml", "kmz")
 #: name -> (width px, height px, scale for PNG): slide 16:9 1920×1080; A4/A3 landscape at 300 dpi
 SIZES = {"slide": (1920, 1080, 1.0), "a4": (1123, 794, 3508 / 1123), "a3": (1587, 1123, 4961 / 1587)}
 UKRAINE_BOUNDS = (21.6, 44.1, 40.6, 52.6)
@@ -526,8 +528,14 @@ def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: Map
     out = Path(out)
     view = view or MapView()
     drawn = plan.on(day) if day else plan
+    band_text = view_figures(analysis, view.domain, view.band)["band"] if view.band is not None else None
+    state = view_state(revision, drawn, band_text=band_text, withdrawn=view.withdrawn, day=_day_text(drawn, day))
+    if fmt in ("kml", "kmz"):
+        from .kml import write_kml
+
+        return write_kml(drawn, analysis, out, marking=banner or default_banner(), state=state, kmz=fmt == "kmz")
     if fmt == "data":
-        export_data(analysis, out)
+        export_data(analysis, out, plan=drawn, state=state)
         if zip_data:
             import shutil
 
@@ -537,7 +545,7 @@ def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: Map
         return briefing_pack(drawn, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout,
                              withdrawn=view.withdrawn, day=day)
     if fmt not in FORMATS:
-        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS + ('pack', 'data'))}")
+        raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(ALL_FORMATS)}")
     snap = Snapshot(drawn, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner,
                     day=day)
     return export_snapshot(snap, fmt, out, size=size, timeout=timeout)

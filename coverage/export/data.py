@@ -67,27 +67,66 @@ def _write_geojson(gdf: gpd.GeoDataFrame, path, name: str) -> None:
     tmp.replace(path)
 
 
-def write_layers(result, out_dir) -> list:
-    """Write gaps, overlaps and the partition as GeoJSON files and one GeoPackage (for QGIS).
+def _styled_columns(name: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The column each layer's style keys on: a gap's kind, an overlap's depth, a face's state."""
+    gdf = gdf.copy()
+    if not len(gdf):
+        return gdf
+    if name == "gaps":
+        gdf["kind"] = np.where(gdf.get("unassigned", False).astype(bool), "unassigned", "gap")
+    elif name == "overlaps":
+        n = np.asarray([len(str(s).split(";")) for s in gdf["sectors"]])
+        gdf["depth"] = np.where(n >= 4, "4+", n.astype(str))
+    elif name == "partition":
+        state = np.full(len(gdf), "covered", dtype=object)
+        for col in ("self_overlap", "conflict", "gap", "unassigned", "outside"):  # later wins
+            if col in gdf:
+                state[np.asarray(gdf[col], dtype=bool)] = col
+        gdf["state"] = state
+    return gdf
+
+
+def sectors_layer(plan) -> gpd.GeoDataFrame:
+    """The plan's sectors as a layer (attributes as in the sector file, plus ``lead``)."""
+    from ..plan import sector_attrs
+
+    rows = [sector_attrs(r) for _, r in plan.sectors.iterrows()]
+    frame = pd.DataFrame(rows)
+    frame["lead"] = [c[0] if c else "" for c in plan.sectors["contingents"]]
+    return gpd.GeoDataFrame(frame, geometry=list(plan.sectors.geometry.values), crs=4326)
+
+
+def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) -> list:
+    """Write gaps, overlaps and the partition (and the plan's sectors, given ``plan``) as GeoJSON files and one
+    styled GeoPackage (for QGIS).
 
     Every polygon is valid, and the partition's faces of each layer form a valid polygonal coverage
     (see :attr:`ua_coverage.engine.Analysis.faces`). GeoJSON follows RFC 7946: WGS84 lon/lat,
     exterior rings counter-clockwise and holes clockwise, coordinates to 1e-7° (about 1 cm); the
-    GeoPackage has the same orientation at full precision.
+    GeoPackage has the same orientation at full precision, a default style per layer in its ``layer_styles``
+    table (gaps magenta, overlaps by depth, the partition by state, sectors by lead contingent), spatial
+    indexes, and ``state`` (revision, what-if, band, day, notional) in its metadata and layer descriptions.
 
-    Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson``,
-    ``analysis.gpkg`` (layers ``gaps``, ``overlaps``, ``partition``) and ``summary.json``.
+    Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson`` (and
+    ``sectors.geojson``), ``analysis.gpkg`` and ``summary.json``.
     """
-    from pathlib import Path
+    import json
+    from datetime import datetime, timezone
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     layers = {"gaps": result.gap_pieces, "overlaps": result.overlap_pieces, "partition": result.faces}
+    if plan is not None:
+        layers["sectors"] = sectors_layer(plan)
     written = []
     gpkg = out / "analysis.gpkg"
     gpkg.unlink(missing_ok=True)
+    stamp = " · ".join(state or []) or "ua-coverage analysis"
+    generated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    titles = {"gaps": "Gaps: inside the extent, covered by no contingent", "overlaps": "Overlaps: two or more sectors",
+              "partition": "Partition of each layer's extent by its sectors", "sectors": "Sectors and zones of the plan"}
     for name, gdf in layers.items():
-        gdf = gdf.copy()
+        gdf = _styled_columns(name, gdf)
         if len(gdf) == 0:
             gdf = gpd.GeoDataFrame({"domain": pd.Series([], dtype=str)}, geometry=gpd.GeoSeries([], crs=4326))
         path = out / f"{name}.geojson"
@@ -95,11 +134,18 @@ def write_layers(result, out_dir) -> list:
         if len(gdf):  # the same right-hand rule in the GeoPackage (full precision there)
             gdf = gdf.set_geometry(shapely.orient_polygons(np.asarray(gdf.geometry.values, dtype=object),
                                                            exterior_cw=False), crs=gdf.crs)
-        gdf.to_file(gpkg, layer=name, driver="GPKG")
+        gdf.to_file(gpkg, layer=name, driver="GPKG", SPATIAL_INDEX="YES",
+                    DESCRIPTION=f"{titles[name]}. {stamp}. Generated {generated} by ua-coverage."[:1000],
+                    metadata={"ua_coverage_state": stamp, "generated": generated})
         written.append(path)
+    from .styles import add_styles
+
+    add_styles(gpkg, {n: titles[n] for n in layers}, registry=getattr(plan, "contingents", None))
     written.append(gpkg)
     summary = out / "summary.json"
-    summary.write_text(result.to_json(), encoding="utf-8")
+    doc = json.loads(result.to_json())
+    doc["view"] = {"state": state or [], "generated": generated}
+    summary.write_text(json.dumps(doc, ensure_ascii=False, default=float), encoding="utf-8")
     written.append(summary)
     return written
 
@@ -111,41 +157,50 @@ def safe_cell(value):
     return value
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list]) -> Path:
+def _write_csv(path: Path, header: list[str], rows: list[list], note: str = "") -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
+        if note:  # a what-if, band or day: said before the header, so no one mistakes it for the plan
+            w.writerow([f"# {note}"])
         w.writerow(header)
         for r in rows:
             w.writerow([safe_cell(v) for v in r])
     return path
 
 
-def export_data(analysis, out_dir: str | Path) -> list[Path]:
-    """Gap/overlap/partition layers (GeoJSON + GeoPackage) and summary tables (CSV) in ``out_dir``."""
+def export_data(analysis, out_dir: str | Path, *, plan=None, state: list[str] | None = None) -> list[Path]:
+    """Gap/overlap/partition (and sector) layers (GeoJSON + styled GeoPackage), ``summary.json`` with the view
+    state, and summary tables (CSV) in ``out_dir``. When the view is not the plain plan (a what-if, a band, a
+    day), every CSV starts with a ``# …`` line saying so."""
     out = Path(out_dir)
-    written = write_layers(analysis, out)
-    written.append(_write_csv(out / "domains.csv", ["domain", "extent_km2", "covered_km2", "covered_pct", "gap_km2",
+    written = write_layers(analysis, out, plan=plan, state=state)
+    note = " · ".join(p for p in (state or []) if not p.startswith(("Plan revision", "NOTIONAL")))
+
+    def _csv(path, header, rows):
+        return _write_csv(path, header, rows, note)
+
+    written.append(_csv(out / "domains.csv", ["domain", "extent_km2", "covered_km2", "covered_pct", "gap_km2",
                                                     "unassigned_km2", "overlap_km2", "conflict_km2",
                                                     "self_overlap_km2", "outside_km2", "sectors", "unassigned_sectors"],
                               [[d, v["extent_km2"], v["covered_km2"], v["covered_pct"], v["gap_km2"],
                                 v["unassigned_km2"], v["overlap_km2"], v["conflict_km2"], v["self_overlap_km2"],
                                 v["outside_km2"], v["sectors"], v["unassigned_sectors"]]
                                for d, v in analysis.domains.items()]))
-    written.append(_write_csv(out / "contingents.csv", ["code", "assigned_km2", "exclusive_km2", "shared_km2",
+    written.append(_csv(out / "contingents.csv", ["code", "assigned_km2", "exclusive_km2", "shared_km2",
                                                         "shares_with", "lead_sectors", "supporting_sectors", "known"],
                               [[c, v["assigned_km2"], v["exclusive_km2"], v["shared_km2"], ";".join(v["shares_with"]),
                                 ";".join(v["lead_sectors"]), ";".join(v["supporting_sectors"]), v["known"]]
                                for c, v in analysis.contingents.items()]))
-    written.append(_write_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors"],
+    written.append(_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors"],
                               [[g["domain"], g["area_km2"], g["centroid"][0], g["centroid"][1],
                                 ";".join(g["oblasts"]), g["at_sea"], ";".join(g.get("sectors", []))]
                                for g in analysis.gaps]))
-    written.append(_write_csv(out / "overlaps.csv", ["domain", "area_km2", "lon", "lat", "sectors", "contingents",
+    written.append(_csv(out / "overlaps.csv", ["domain", "area_km2", "lon", "lat", "sectors", "contingents",
                                                      "conflict", "self_overlap"],
                               [[o["domain"], o["area_km2"], o["centroid"][0], o["centroid"][1], ";".join(o["sectors"]),
                                 ";".join(o["contingents"]), o["conflict"], o["self_overlap"]]
                                for o in analysis.overlaps]))
-    written.append(_write_csv(out / "oblasts.csv", ["code", "name", "layer", "extent_km2", "covered_km2", "covered_pct"],
+    written.append(_csv(out / "oblasts.csv", ["code", "name", "layer", "extent_km2", "covered_km2", "covered_pct"],
                               [[code, o["name"], layer, v["extent_km2"], v["covered_km2"], v["covered_pct"]]
                                for code, o in analysis.oblasts.items() for layer, v in o["layers"].items()]))
     return written
