@@ -14,6 +14,24 @@ if "coverage" in sys.modules and getattr(sys.modules["coverage"], "__file__", ""
     del sys.modules["coverage"]
 
 
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """A plan store seeded with the sample, shared by a module's browser tests."""
+    from ua_coverage.workflow import open_store
+
+    d = tmp_path_factory.mktemp("app-data")
+    open_store(d)
+    return d
+
+
+@pytest.fixture
+def app(data_dir):
+    """The dashboard on that store."""
+    from ua_coverage.app import create_app
+
+    return create_app(data_dir)
+
+
 @pytest.fixture(scope="session")
 def sample_result():
     from ua_coverage.workflow import analyze_sample

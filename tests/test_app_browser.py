@@ -8,22 +8,6 @@ from _browser import wait_for
 
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from ua_coverage.workflow import open_store
-
-    d = tmp_path_factory.mktemp("app-data")
-    open_store(d)
-    return d
-
-
-@pytest.fixture
-def app(data_dir):
-    from ua_coverage.app import create_app
-
-    return create_app(data_dir)
-
-
 def kpi(dash_duo, name: str) -> str:
     return dash_duo.find_element(f"#kpi-{name}").text
 

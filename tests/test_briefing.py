@@ -10,22 +10,6 @@ import pytest
 from _browser import wait_for
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from ua_coverage.workflow import open_store
-
-    d = tmp_path_factory.mktemp("briefing-data")
-    open_store(d)
-    return d
-
-
-@pytest.fixture
-def app(data_dir):
-    from ua_coverage.app import create_app
-
-    return create_app(data_dir)
-
-
 def km2(text: str) -> float:
     return float(text.replace("km²", "").replace(",", "").replace("%", "").strip())
 

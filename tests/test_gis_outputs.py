@@ -7,7 +7,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 import zipfile
 
@@ -113,7 +112,6 @@ def test_qgis_finds_no_invalid_polygon_and_loads_our_default_styles(written):
         assert p.returncode == 0, p.stderr[-2000:]
         assert "INVALID_COUNT:\t0" in p.stdout or "INVALID_COUNT: 0" in p.stdout, (name, p.stdout[-800:])
     script = f"""
-import sys
 from qgis.core import QgsApplication, QgsVectorLayer
 app = QgsApplication([], False); app.initQgis()
 out = {{}}
