@@ -407,8 +407,12 @@ def analyze(sectors: gpd.GeoDataFrame, extents: Extents, contingents: pd.DataFra
     """
     if min_area_km2 < 0:
         raise AnalysisError("min_area_km2 must be zero or more")
-    with _gc_paused():
-        return _analyze(sectors, extents, contingents, min_area_km2, progress, active)
+    try:
+        with _gc_paused():
+            return _analyze(sectors, extents, contingents, min_area_km2, progress, active)
+    except shapely.errors.GEOSException as exc:  # the engine's one boundary to GEOS
+        raise AnalysisError(f"the geometry engine (GEOS) could not analyse the plan: {exc}; check the sectors with "
+                            "`ua-coverage validate`, or accept an automatic repair") from exc
 
 
 _GC_LOCK = threading.Lock()
