@@ -606,44 +606,10 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress, active=None,
     faces["conts"] = lru_cache(maxsize=1)(lambda: _split(fc_face, fc_code, codes))
     faces["oblast"] = np.asarray(list(ob_codes) + [None], dtype=object)[faces["oblast_i"]]
 
-    # contingent summaries over all four layers
-    sel = in_ext[fc_face]
-    fa, ca = fc_face[sel], fc_code[sel]
-    assigned = np.bincount(ca, weights=area[fa], minlength=C)
-    exclusive = np.bincount(ca, weights=area[fa] * (depth[fa] == 1), minlength=C)
-    shares: dict[int, set] = defaultdict(set)
-    if len(fa):  # fa is sorted, so a face's codes are consecutive: pair each with the next k
-        for k in range(1, int(depth.max())):
-            j = np.arange(len(fa) - k)
-            m = fa[j] == fa[j + k]
-            for x, y in set(zip(ca[j[m]].tolist(), ca[j[m] + k].tolist())):
-                shares[x].add(y)
-                shares[y].add(x)
+    cont_sum = _contingent_summaries(fc_face, fc_code, in_ext, area, depth, codes, code_id, conts, ids, registry,
+                                     contingents is not None)
     used = sorted({c for cs in conts for c in cs})
-    cont_sum: dict = {}
-    for c in codes:
-        i = code_id[c]
-        cont_sum[c] = {"assigned_km2": float(assigned[i]), "exclusive_km2": float(exclusive[i]),
-                       "shared_km2": float(assigned[i] - exclusive[i]),
-                       "shares_with": sorted(codes[j] for j in shares.get(i, ())),
-                       "lead_sectors": [], "supporting_sectors": [],
-                       "known": (c in registry) if contingents is not None else True}
-    for i, cs in enumerate(conts):
-        for j, c in enumerate(cs):
-            cont_sum[c]["lead_sectors" if j == 0 else "supporting_sectors"].append(str(ids[i]))
-
-    # oblast x layer
-    oblasts: dict = {}
-    li = faces["layer_i"]
-    m = in_ext & (faces["oblast_i"] >= 0)
-    key = faces["oblast_i"][m] * len(LAYERS) + li[m]
-    ext_by = np.bincount(key, weights=area[m], minlength=len(ob_codes) * len(LAYERS))
-    cov_by = np.bincount(key, weights=area[m] * faces["covered"][m], minlength=len(ob_codes) * len(LAYERS))
-    for k in np.flatnonzero(ext_by > 0):
-        o, layer = ob_codes[k // len(LAYERS)], LAYERS[k % len(LAYERS)]
-        e, cv_ = float(ext_by[k]), float(cov_by[k])
-        oblasts.setdefault(o, {"name": ob_names[k // len(LAYERS)], "layers": {}})["layers"][layer] = {
-            "extent_km2": e, "covered_km2": cv_, "gap_km2": e - cv_, "covered_pct": 100.0 * cv_ / e}
+    oblasts = _oblast_summaries(faces, in_ext, area, ob_codes, ob_names)
 
     # per sector: area inside and outside the extent
     w = area[p_all]
@@ -686,6 +652,52 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress, active=None,
         _air_bands=band_cov_air,
         _pieces={"gaps": (gaps, gap_members), "overlaps": (overlaps, ov_members)},
     )
+
+
+def _contingent_summaries(fc_face, fc_code, in_ext, area, depth, codes, code_id, conts, ids, registry,
+                          has_registry: bool) -> dict:
+    """Per contingent (all four layers): assigned, exclusive and shared km², who it shares with, its sectors."""
+    C = max(len(codes), 1)
+    sel = in_ext[fc_face]
+    fa, ca = fc_face[sel], fc_code[sel]
+    assigned = np.bincount(ca, weights=area[fa], minlength=C)
+    exclusive = np.bincount(ca, weights=area[fa] * (depth[fa] == 1), minlength=C)
+    shares: dict[int, set] = defaultdict(set)
+    if len(fa):  # fa is sorted, so a face's codes are consecutive: pair each with the next k
+        for k in range(1, int(depth.max())):
+            j = np.arange(len(fa) - k)
+            m = fa[j] == fa[j + k]
+            for x, y in set(zip(ca[j[m]].tolist(), ca[j[m] + k].tolist())):
+                shares[x].add(y)
+                shares[y].add(x)
+    cont_sum: dict = {}
+    for c in codes:
+        i = code_id[c]
+        cont_sum[c] = {"assigned_km2": float(assigned[i]), "exclusive_km2": float(exclusive[i]),
+                       "shared_km2": float(assigned[i] - exclusive[i]),
+                       "shares_with": sorted(codes[j] for j in shares.get(i, ())),
+                       "lead_sectors": [], "supporting_sectors": [],
+                       "known": (c in registry) if has_registry else True}
+    for i, cs in enumerate(conts):
+        for j, c in enumerate(cs):
+            cont_sum[c]["lead_sectors" if j == 0 else "supporting_sectors"].append(str(ids[i]))
+    return cont_sum
+
+
+def _oblast_summaries(faces: dict, in_ext, area, ob_codes, ob_names) -> dict:
+    """Per oblast and layer: extent, covered and gap km², covered %."""
+    oblasts: dict = {}
+    li = faces["layer_i"]
+    m = in_ext & (faces["oblast_i"] >= 0)
+    key = faces["oblast_i"][m] * len(LAYERS) + li[m]
+    ext_by = np.bincount(key, weights=area[m], minlength=len(ob_codes) * len(LAYERS))
+    cov_by = np.bincount(key, weights=area[m] * faces["covered"][m], minlength=len(ob_codes) * len(LAYERS))
+    for k in np.flatnonzero(ext_by > 0):
+        o, layer = ob_codes[k // len(LAYERS)], LAYERS[k % len(LAYERS)]
+        e, cv_ = float(ext_by[k]), float(cov_by[k])
+        oblasts.setdefault(o, {"name": ob_names[k // len(LAYERS)], "layers": {}})["layers"][layer] = {
+            "extent_km2": e, "covered_km2": cv_, "gap_km2": e - cv_, "covered_pct": 100.0 * cv_ / e}
+    return oblasts
 
 
 def _member_keys(ps: np.ndarray, ss: np.ndarray, nf: int, n_sectors: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
