@@ -403,12 +403,10 @@ class TileError(Exception):
 
 class _Worker:
     def __init__(self) -> None:
-        import subprocess
-        import sys
+        from .._proc import spawn
 
         # buffered pipes: a buffered write loops until the whole frame is out (a raw one may stop short)
-        self.proc = subprocess.Popen([sys.executable, "-m", "ua_coverage.engine._partition"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE)
+        self.proc = spawn("ua_coverage.engine._partition")
         self.lock = threading.Lock()
 
     def alive(self) -> bool:
