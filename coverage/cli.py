@@ -86,6 +86,8 @@ def cmd_analyze(args) -> int:
         extra = {"at": day, "at_phase": plan.phases_on(day), "at_active_sectors": int(active.sum())}
     result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
                                    active=active)
+    if args.sensors:
+        extra["sensors"] = _sensors(args, plan, extra.get("at"))
     if args.timeline:
         from .engine.timeline import timeline
 
@@ -107,9 +109,36 @@ def cmd_analyze(args) -> int:
     if args.at:
         print(f"\nOn {extra['at']} ({', '.join(extra['at_phase']) or 'no named phase'}): "
               f"{extra['at_active_sectors']} of {len(plan.sectors)} sectors active; the figures above are that day's.")
+    if args.sensors:
+        w = extra["sensors"]
+        print(f"\nWatched by sensors ({w['note']}):")
+        print(_table(["domain", "watched km²", "watched", "unwatched km²", "sensors"], [
+            [d, _fmt_km2(v["watched_km2"]), f"{v['watched_pct']:.1f}%", _fmt_km2(v["unwatched_km2"]), v["sensors"]]
+            for d, v in w["domains"].items()]))
     if args.timeline:
         print("\n" + _timeline_table(extra["timeline"], extra["handover_gaps"]))
     return 0
+
+
+def _sensors(args, plan, day: str | None) -> dict:
+    """What the sensors watch (lenient local analysis: unknown codes are not refused)."""
+    from .engine.sensors import watched
+    from .errors import ValidationError
+    from .ingest.sensors import read_sensors
+
+    sensors, problems, _ = read_sensors(args.sensors, registry=plan.registry())
+    if problems:
+        raise ValidationError(f"{Path(args.sensors).name} cannot be used: {problems[0]}", rule=problems[0].rule,
+                              problems=problems)
+    if day:
+        sensors = sensors[[(not f or f <= day) and (not t or day <= t)
+                           for f, t in zip(sensors["valid_from"], sensors["valid_to"])]]
+    try:
+        heights = [float(x) for x in (args.target_ft or "1000").split(",") if x.strip()]
+    except ValueError:
+        raise UsageError("--target-ft is a comma-separated list of feet, e.g. 500,1000,10000") from None
+    sectors = plan.on(day) if day else plan
+    return watched(sensors, plan.full_extents(), sectors.sectors, target_ft=heights)
 
 
 def _timeline_table(rows: list[dict], holes: list[dict]) -> str:
@@ -549,6 +578,8 @@ def _add_analyze(sub) -> None:
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
+    a.add_argument("--sensors", metavar="FILE", help="point sensors with a reach: add what they watch per domain")
+    a.add_argument("--target-ft", metavar="LIST", help="air target altitudes for --sensors, feet (default 1000)")
     a.add_argument("--timeline", action="store_true",
                    help="add the figures of every interval with a constant set of active sectors, and handover gaps")
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)

@@ -135,6 +135,8 @@ _TABLE = [
     _r("contingents-in-use", "registry",
        cli="Keep the code in the registry, or re-assign those sectors in the same import.",
        web="Keep the code in the registry, or re-assign those sectors in the same upload."),
+    # sensors
+    _r("sensor-invalid", "sensors", cli="Fix the sensor's range, azimuth sector or heights (see the README)."),
     # phases table
     _r("phases-invalid", "phases", cli="Fix the rows listed (name,start,end[,notes]; dates YYYY-MM-DD)."),
     # extents
@@ -171,7 +173,7 @@ RULES: dict[str, Rule] = {r.code: r for r in _TABLE}
 #: the families shown in the README's rule table, in its order (its first column)
 README_FAMILIES = {"format": "format", "limits": "limits", "security": "security", "crs": "CRS and encoding",
                    "geometry": "geometry", "schema": "schema", "warnings": "warnings",
-                   "registry": "contingents registry", "phases": "phases table", "extents": "extents",
+                   "registry": "contingents registry", "phases": "phases table", "sensors": "sensors", "extents": "extents",
                    "workflow": "plan workflow"}
 
 

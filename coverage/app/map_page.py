@@ -1,7 +1,12 @@
 """The map page: controls, the coverage map, KPI cards and tables."""
 from __future__ import annotations
 
+import difflib
+import hashlib
+import json
 import shutil
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import dash
@@ -106,6 +111,7 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                 ], className="day-row", hidden=len(days) <= 1),
                 html.Div(id="revision-info", className="revision-info"),
                 dcc.Store(id="map-view"),
+                dcc.Store(id="map-traces"),  # what the map on the page holds: one signature per trace
                 html.Div(id="kpis", className="kpis", role="status", **{"aria-live": "polite"}),
                 dcc.Loading(dcc.Graph(id="map", className="map",
                                       config={"displaylogo": False, "scrollZoom": True, "responsive": True,
@@ -190,6 +196,51 @@ def _ids(ids: list[str], n: int = 6) -> str:
     return f"{len(ids)}: " + ", ".join(ids[:n]) + (f" … +{len(ids) - n}" if len(ids) > n else "")
 
 
+#: trace signatures by trace object (held, so an id is never reused while it is a key); the figure code
+#: memoises traces, so an unchanged trace is the same object and is hashed once
+_SIGNATURES: "OrderedDict[int, tuple]" = OrderedDict()
+_SIGNATURES_LOCK = threading.Lock()
+
+
+def _signature(trace: dict) -> str:
+    """A content hash of one trace (equal content, equal signature, in any worker process)."""
+    with _SIGNATURES_LOCK:
+        hit = _SIGNATURES.get(id(trace))
+        if hit is not None and hit[0] is trace:
+            _SIGNATURES.move_to_end(id(trace))
+            return hit[1]
+    try:
+        import orjson
+
+        raw = orjson.dumps(trace, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_SORT_KEYS, default=float)
+    except Exception:  # noqa: BLE001 - orjson missing or a value it refuses: the slower, sure way
+        raw = json.dumps(trace, sort_keys=True, default=str).encode()
+    sig = hashlib.blake2b(raw, digest_size=12).hexdigest()
+    with _SIGNATURES_LOCK:
+        _SIGNATURES[id(trace)] = (trace, sig)
+        while len(_SIGNATURES) > 512:
+            _SIGNATURES.popitem(last=False)
+    return sig
+
+
+def _figure_patch(held: list | None, sigs: list[str], fig: dict):
+    """The figure to send: when the page holds a figure whose traces are known (``held``: their signatures),
+    a :class:`dash.Patch` that deletes the traces that went and inserts those that came, leaving the
+    unchanged ones (the base map, the labels, zones a what-if did not touch) where they are; else the whole
+    figure. The layout is always sent whole."""
+    if not held or not isinstance(held, list) or not all(isinstance(h, str) for h in held):
+        return fig
+    ops = [op for op in difflib.SequenceMatcher(None, held, sigs, autojunk=False).get_opcodes() if op[0] != "equal"]
+    p = Patch()
+    for _tag, i1, i2, j1, j2 in reversed(ops):  # from the end, so the indices before each edit still hold
+        for _ in range(i2 - i1):
+            del p["data"][i1]
+        for k, t in enumerate(fig["data"][j1:j2]):
+            p["data"].insert(i1 + k, t)
+    p["layout"] = fig["layout"]
+    return p
+
+
 def register(app: dash.Dash, state: AppState) -> None:
     @app.callback(Output("revision", "options"), Input("revision-poll", "n_intervals"), State("revision", "options"),
                   prevent_initial_call=True)
@@ -204,15 +255,18 @@ def register(app: dash.Dash, state: AppState) -> None:
         Output("band-picker", "options"), Output("band-picker", "disabled"), Output("revision-info", "children"),
         Output("notional-note", "hidden"), Output("whatif-banner", "children"), Output("whatif-banner", "hidden"),
         Output("gap-count", "children"), Output("overlap-count", "children"),
-        Output("map-view", "data", allow_duplicate=True),
+        Output("map-view", "data", allow_duplicate=True), Output("map-traces", "data"),
         Input("revision", "value"), Input("domain-picker", "value"), Input("band-picker", "value"), Input("layer-picker", "value"),
         Input("lang", "value"), Input("contingent-filter", "value"), Input("viewport", "data"),
         Input("day-slider", "value"),
         State("contingent-filter", "options"), State("day-list", "data"), State("map-view", "data"),
+        State("map-traces", "data"),
         prevent_initial_call="initial_duplicate",
     )
-    @guarded(8, 15, "Could not draw this view: ")
-    def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, options, days, shown):
+    @guarded(8, 16, "Could not draw this view: ")
+    def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, options, days, shown, held):
+        if not viewport:  # the window's size comes from a clientside callback: wait for it, draw the map once
+            return (dash.no_update,) * 16
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
         withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
@@ -232,6 +286,8 @@ def register(app: dash.Dash, state: AppState) -> None:
             framing = {"center": shown["center"], "zoom": shown["zoom"]}  # keep where the planner is looking
         view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
+        sigs = [_signature(t) for t in fig["data"]]
+        fig_out = _figure_patch(held, sigs, fig)
         map_view = {"center": view.center, "zoom": view.zoom} if reset else dash.no_update
         figs = view_figures(analysis, domain, band_i)
         names = oblast_names()
@@ -257,8 +313,9 @@ def register(app: dash.Dash, state: AppState) -> None:
         counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
                   + (f" ({figs['band']})" if figs["band"] else ""),
                   f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
-        return (fig, _kpis(figs, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
-                domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view)
+        return (fig_out, _kpis(figs, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
+                domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
+                sigs)
 
 
     @app.callback(

@@ -1,0 +1,113 @@
+"""Watched, not only assigned: sensor footprints by geodesy (range, annulus, azimuth sector, radar horizon) and
+what they watch per domain and per sector. Smooth earth: terrain masking is not modelled."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+from ua_coverage.domains import Extents
+from ua_coverage.engine.geodesy import area_km2
+from ua_coverage.engine.sensors import footprint, radar_horizon_km, reach_km, watched
+from ua_coverage.ingest import validate_file  # noqa: F401  (the reader shares the upload pipeline)
+from ua_coverage.ingest.sensors import read_sensors
+
+GEOD = Geod(ellps="WGS84")
+
+
+def true_circle_km2(lon: float, lat: float, r_km: float, n: int = 20000) -> float:
+    """A very dense geodesic circle's ellipsoidal area (the 'true' area to compare with)."""
+    az = np.linspace(0, 360, n, endpoint=False)
+    x, y, _ = GEOD.fwd(np.full(n, lon), np.full(n, lat), az, np.full(n, r_km * 1000))
+    return abs(GEOD.polygon_area_perimeter(x, y)[0]) / 1e6
+
+
+@pytest.mark.parametrize("r", [5.0, 40.0, 250.0])
+def test_footprints_are_within_a_tenth_of_a_percent_of_the_true_area(r):
+    f = footprint(33.0, 48.0, r)
+    assert f.is_valid and len(f.exterior.coords) >= 129
+    ours = abs(GEOD.geometry_area_perimeter(f)[0]) / 1e6
+    assert ours == pytest.approx(true_circle_km2(33.0, 48.0, r), rel=1e-3)
+
+
+def test_annulus_sector_and_horizon():
+    ring = footprint(30.0, 50.0, 30.0, min_km=10.0)
+    assert abs(GEOD.geometry_area_perimeter(ring)[0]) / 1e6 == pytest.approx(
+        true_circle_km2(30.0, 50.0, 30.0) - true_circle_km2(30.0, 50.0, 10.0), rel=2e-3)
+    east = footprint(30.0, 50.0, 30.0, az_from=45.0, az_to=135.0)  # a quarter, facing east
+    assert abs(GEOD.geometry_area_perimeter(east)[0]) / 1e6 == pytest.approx(
+        true_circle_km2(30.0, 50.0, 30.0) / 4, rel=2e-3)
+    assert east.centroid.x > 30.0 and abs(east.centroid.y - 50.0) < 0.05
+    wrap = footprint(30.0, 50.0, 30.0, az_from=315.0, az_to=45.0)  # through north
+    assert wrap.centroid.y > 50.0
+    assert radar_horizon_km(10, 2) == pytest.approx(4.12 * (math.sqrt(10) + math.sqrt(2)))
+    assert reach_km(100.0, 10.0, 2.0) == pytest.approx(radar_horizon_km(10, 2))  # the horizon limits a mast
+    assert reach_km(100.0, 30.0, 3048 * 0.3048) == 100.0  # an aircraft at 10,000 ft is over the horizon's limit
+    assert reach_km(8.0, None, 2.0) == 8.0
+
+
+def sensors_frame(**changes) -> gpd.GeoDataFrame:
+    rows = [{"sensor_id": "R-1", "name": "Mast radar", "domain": "land", "contingent": "POL", "range_km": 40.0,
+             "antenna_m": 20.0, "target_m": 2.0},
+            {"sensor_id": "R-2", "name": "Coastal radar", "domain": "sea", "contingent": "ROU", "range_km": 60.0,
+             "azimuth_from_deg": 90.0, "azimuth_to_deg": 270.0},
+            {"sensor_id": "R-3", "name": "Air surveillance", "domain": "air", "contingent": "FRA", "range_km": 300.0,
+             "antenna_m": 30.0}]
+    g = gpd.GeoDataFrame(rows, geometry=[shapely.Point(30.5, 50.4), shapely.Point(30.7, 46.4),
+                                         shapely.Point(32.0, 49.0)], crs=4326)
+    for k, v in changes.items():
+        g.loc[0, k] = v
+    return g
+
+
+def test_sensor_files_are_checked_like_sector_files(tmp_path):
+    p = tmp_path / "s.geojson"
+    sensors_frame().to_file(p)
+    s, problems, _ = read_sensors(str(p))
+    assert problems == [] and list(s["sensor_id"]) == ["R-1", "R-2", "R-3"]
+    for change, field in ((dict(range_km=-5.0), "range_km"), (dict(min_range_km=50.0), "min_range_km"),
+                          (dict(azimuth_from_deg=10.0), "azimuth_from_deg"), (dict(antenna_m=5000.0), "antenna_m")):
+        sensors_frame(**change).to_file(p)
+        _, problems, _ = read_sensors(str(p))
+        assert [(q.rule, q.field, q.feature) for q in problems][:1] == [("sensor-invalid", field, 0)], change
+    g = sensors_frame()
+    g.loc[1, "sensor_id"] = "R-1"
+    g.to_file(p)
+    _, problems, _ = read_sensors(str(p))
+    assert problems[0].rule == "sector-id-duplicate"
+
+
+def test_what_the_sensors_watch():
+    box = shapely.box(30.0, 50.0, 31.0, 51.0)
+    ext = Extents({k: box for k in ("air", "sea", "land", "monitoring")})
+    s = sensors_frame()
+    sectors = gpd.GeoDataFrame({"sector_id": ["L-1"], "layer": ["land"]}, geometry=[box], crs=4326)
+    w = watched(s, ext, sectors, target_ft=[1000.0, 30000.0])
+    land = w["domains"]["land"]
+    horizon = radar_horizon_km(20.0, 2.0)
+    expected = true_circle_km2(30.5, 50.4, horizon)  # the mast's circle lies inside the box
+    assert land["watched_km2"] == pytest.approx(expected, rel=2e-3)
+    assert land["watched_pct"] == pytest.approx(100 * expected / float(area_km2([box])[0]), rel=2e-3)
+    assert w["sectors"]["L-1"]["watched_share"] == pytest.approx(expected / float(area_km2([box])[0]), rel=2e-3)
+    low, high = w["domains"]["air@1,000 ft"], w["domains"]["air@30,000 ft"]
+    assert low["watched_km2"] == 0 < high["watched_km2"]  # 1,000 ft is below its horizon 170 km out; 30,000 ft is not
+    assert "terrain masking is not modelled" in w["note"]
+
+
+def test_cli_analyze_with_sensors(tmp_path):
+    p = tmp_path / "s.geojson"
+    sensors_frame().to_file(p)
+    out = subprocess.run([sys.executable, "-m", "ua_coverage", "analyze", "--sensors", str(p), "--json",
+                          "--target-ft", "1000,10000"], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert set(doc["sensors"]["domains"]) == {"land", "sea", "air@1,000 ft", "air@10,000 ft"}
+    assert doc["sensors"]["domains"]["land"]["watched_km2"] > 1000
+    assert 0 <= doc["sensors"]["sectors"]["L-01"]["watched_share"] <= 1
