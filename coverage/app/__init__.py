@@ -29,8 +29,10 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
 
     store = open_store(data_dir)
     state = AppState(store)
+    # compress: callback responses (a map figure is JSON of ~1 MB for a 2,000-sector plan) go gzipped
     app = dash.Dash(__name__, assets_folder=str(assets_dir()), title="Ukraine domain coverage",
-                    serve_locally=True, update_title=None, suppress_callback_exceptions=True)
+                    serve_locally=True, update_title=None, suppress_callback_exceptions=True, compress=True)
+    app.server.config["COMPRESS_LEVEL"] = 5  # gzip: nearly the size of level 9 for a fraction of the time
     marking = marking or banner()
     limits = Limits.from_env()
     # the server refuses bodies larger than an upload (base64 inflates by 4/3) plus room for the form
@@ -72,8 +74,12 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
 
     # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
     # figure is given an explicit height instead of relying on CSS.
-    app.clientside_callback("function(p) { return [window.innerWidth, window.innerHeight]; }",
-                            Output("viewport", "data"), Input("url", "pathname"))
+    # The map callback waits for it (one figure per load); an unchanged window size is no update, so moving
+    # between pages does not draw the map again.
+    app.clientside_callback(
+        """function(p, cur) { var v = [window.innerWidth, window.innerHeight];
+           return (cur && cur[0] === v[0] && cur[1] === v[1]) ? window.dash_clientside.no_update : v; }""",
+        Output("viewport", "data"), Input("url", "pathname"), State("viewport", "data"))
     map_page.register(app, state)
     map_page.register_export(app, state)
     map_page._sweep_exports()  # folders a crashed export left behind
