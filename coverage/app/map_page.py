@@ -90,7 +90,8 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                         {"label": "SVG (vector)", "value": "svg"},
                         {"label": "Interactive HTML (offline)", "value": "html"},
                         {"label": "Briefing pack (PDF, all domains)", "value": "pack"},
-                        {"label": "Data: layers + CSV (zip)", "value": "data"}]),
+                        {"label": "Data: layers + CSV (zip)", "value": "data"},
+                        {"label": "KMZ (Google Earth, ATAK)", "value": "kmz"}]),
                     dcc.Input(id="export-title", placeholder="Title (optional)", debounce=True,
                               className="export-title", maxLength=120),
                     html.Button("Export", id="export-button", n_clicks=0, className="export-button"),
@@ -441,9 +442,10 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         State("export-format", "value"), State("export-title", "value"), State("revision", "value"),
         State("domain-picker", "value"), State("band-picker", "value"), State("layer-picker", "value"), State("lang", "value"),
         State("contingent-filter", "value"), State("contingent-filter", "options"), State("map-view", "data"),
-        State("viewport", "data"), prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
+        State("viewport", "data"), State("day-slider", "value"), State("day-list", "data"),
+        prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
     )
-    def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport):
+    def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport, day_i, days):
         from .auth import current_user
 
         user = current_user()
@@ -452,22 +454,24 @@ def register_export(app: dash.Dash, state: AppState) -> None:
                                              className="error")
         rev = state.store.revision(int(rev_id))
         withdrawn = tuple(sorted(_used(state, rev.id) & ({o["value"] for o in options} - set(ticked or []))))
-        plan = state.plan(rev.id, withdrawn)
-        analysis = state.analysis(rev.id, withdrawn)
+        day = days[int(day_i)] if days and day_i and 0 < int(day_i) < len(days) else None
+        plan = state.plan(rev.id, withdrawn)  # run_export draws the sectors active on the day itself
+        analysis = state.analysis(rev.id, withdrawn, day)
         band_i = int(band) if domain == "air" and band not in (None, "all") else None
         view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=withdrawn)
         bounds = None
         if mv and "center" in mv and "zoom" in mv:
             view.center, view.zoom = mv["center"], mv["zoom"]
             bounds = view_bounds(view, *_map_px(viewport))
-        stamp = f"revision{rev.id}-{domain}"
+        stamp = f"revision{rev.id}-{domain}" + (f"-{day}" if day else "")
         _sweep_exports()
         tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
-        names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}"}
+        names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}",
+                 "kmz": f"coverage-revision{rev.id}.kmz"}
         try:
             path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
                               bounds=bounds, title=(title or "")[:120] or None, size="a4" if fmt == "pdf" else "slide",
-                              zip_data=True)
+                              zip_data=True, day=day)
             download = dcc.send_file(str(path))  # read into the response now, so the folder can go
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
