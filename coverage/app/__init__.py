@@ -46,7 +46,7 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
                          *([" · ", html.A("Sign out", href="/logout")] if user.via == "login" else [])],
                         className="who")
         return html.Div([
-            dcc.Location(id="url", refresh=False), dcc.Store(id="viewport"),
+            dcc.Location(id="url", refresh=False), dcc.Store(id="viewport"), dcc.Store(id="route-key"),
             html.Div(marking, className="banner banner-top", role="note"),
             html.Header([html.H1("Ukraine domain coverage"), html.Nav(nav, className="nav"), who], className="top"),
             html.Div(id="page"),
@@ -57,8 +57,15 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
 
     app.layout = shell
 
-    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
-    def route(path, search):
+    @app.callback(Output("page", "children"), Output("route-key", "data"), Input("url", "pathname"),
+                  State("url", "search"), State("route-key", "data"))
+    def route(path, search, shown):
+        key = f"{path}?{search or ''}"
+        if key == shown:  # the same page again (the location can report itself twice): keep it, draw nothing twice
+            return dash.no_update, dash.no_update
+        return _page(path, search), key
+
+    def _page(path, search):
         if path == "/upload":
             return upload_page.layout(state, limits)
         if path == "/history":
