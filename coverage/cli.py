@@ -88,6 +88,9 @@ def cmd_analyze(args) -> int:
                                    active=active)
     if args.sensors:
         extra["sensors"] = _sensors(args, plan, extra.get("at"))
+        for sid, pct in extra["sensors"].pop("watched_pct").items():  # each sector's share, in "sectors"
+            if sid in result.sectors:
+                result.sectors[sid]["watched_pct"] = pct
     if args.timeline:
         from .engine.timeline import timeline
 
@@ -111,10 +114,13 @@ def cmd_analyze(args) -> int:
               f"{extra['at_active_sectors']} of {len(plan.sectors)} sectors active; the figures above are that day's.")
     if args.sensors:
         w = extra["sensors"]
+        rows = [[d, _fmt_km2(w[d]["covered_km2"]), f"{w[d]['covered_pct']:.1f}%", _fmt_km2(w[d]["gap_km2"]),
+                 w[d]["sensors"]] for d in ("land", "sea")]
+        rows += [[f"air at {a['altitude_ft']:,.0f} ft", _fmt_km2(a["covered_km2"]), f"{a['covered_pct']:.1f}%",
+                  _fmt_km2(a["gap_km2"]), w["air"]["sensors"]] for a in w["air"]["altitudes"]]
         print(f"\nWatched by sensors ({w['note']}):")
-        print(_table(["domain", "watched km²", "watched", "unwatched km²", "sensors"], [
-            [d, _fmt_km2(v["watched_km2"]), f"{v['watched_pct']:.1f}%", _fmt_km2(v["unwatched_km2"]), v["sensors"]]
-            for d, v in w["domains"].items()]))
+        print(_table(["domain", "watched km²", "watched", "unwatched km²", "sensors"], rows))
+        print(f"Assigned sectors no sensor watches: {', '.join(w['unwatched_sectors']) or 'none'}")
     if args.timeline:
         print("\n" + _timeline_table(extra["timeline"], extra["handover_gaps"]))
     return 0
@@ -133,12 +139,14 @@ def _sensors(args, plan, day: str | None) -> dict:
     if day:
         sensors = sensors[[(not f or f <= day) and (not t or day <= t)
                            for f, t in zip(sensors["valid_from"], sensors["valid_to"])]]
-    try:
-        heights = [float(x) for x in (args.target_ft or "1000").split(",") if x.strip()]
-    except ValueError:
-        raise UsageError("--target-ft is a comma-separated list of feet, e.g. 500,1000,10000") from None
+    heights = None
+    if args.target_altitudes_ft:
+        try:
+            heights = sorted({float(x) for x in args.target_altitudes_ft.split(",") if x.strip()})
+        except ValueError:
+            raise UsageError("--target-altitudes-ft is a comma-separated list of feet, e.g. 0,1000,10000") from None
     sectors = plan.on(day) if day else plan
-    return watched(sensors, plan.full_extents(), sectors.sectors, target_ft=heights)
+    return watched(sensors, plan.full_extents(), sectors.sectors, altitudes_ft=heights)
 
 
 def _timeline_table(rows: list[dict], holes: list[dict]) -> str:
@@ -579,7 +587,8 @@ def _add_analyze(sub) -> None:
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
     a.add_argument("--sensors", metavar="FILE", help="point sensors with a reach: add what they watch per domain")
-    a.add_argument("--target-ft", metavar="LIST", help="air target altitudes for --sensors, feet (default 1000)")
+    a.add_argument("--target-altitudes-ft", metavar="LIST",
+                   help="air target altitudes for --sensors, feet (default: 0 and every air zone's floor_ft)")
     a.add_argument("--timeline", action="store_true",
                    help="add the figures of every interval with a constant set of active sectors, and handover gaps")
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)

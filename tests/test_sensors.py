@@ -88,26 +88,39 @@ def test_what_the_sensors_watch():
     box = shapely.box(30.0, 50.0, 31.0, 51.0)
     ext = Extents({k: box for k in ("air", "sea", "land", "monitoring")})
     s = sensors_frame()
-    sectors = gpd.GeoDataFrame({"sector_id": ["L-1"], "layer": ["land"]}, geometry=[box], crs=4326)
-    w = watched(s, ext, sectors, target_ft=[1000.0, 30000.0])
-    land = w["domains"]["land"]
-    horizon = radar_horizon_km(20.0, 2.0)
-    expected = true_circle_km2(30.5, 50.4, horizon)  # the mast's circle lies inside the box
-    assert land["watched_km2"] == pytest.approx(expected, rel=2e-3)
-    assert land["watched_pct"] == pytest.approx(100 * expected / float(area_km2([box])[0]), rel=2e-3)
-    assert w["sectors"]["L-1"]["watched_share"] == pytest.approx(expected / float(area_km2([box])[0]), rel=2e-3)
-    low, high = w["domains"]["air@1,000 ft"], w["domains"]["air@30,000 ft"]
-    assert low["watched_km2"] == 0 < high["watched_km2"]  # 1,000 ft is below its horizon 170 km out; 30,000 ft is not
+    sectors = gpd.GeoDataFrame({"sector_id": ["L-1", "L-2"], "layer": ["land", "land"],
+                                "contingents": [("POL",), ("CZE",)], "floor_ft": [np.nan, np.nan]},
+                               geometry=[box, shapely.box(30.9, 50.9, 31.0, 51.0)], crs=4326)
+    w = watched(s, ext, sectors, altitudes_ft=[1000.0, 30000.0])
+    box_km2 = float(area_km2([box])[0])
+    expected = true_circle_km2(30.5, 50.4, radar_horizon_km(20.0, 2.0))  # the mast's circle lies inside the box
+    assert w["land"]["covered_km2"] == pytest.approx(expected, rel=2e-3)
+    assert w["land"]["gap_km2"] == pytest.approx(box_km2 - expected, rel=1e-3)
+    assert w["land"]["covered_pct"] == pytest.approx(100 * expected / box_km2, rel=2e-3)
+    assert w["watched_pct"]["L-1"] == pytest.approx(100 * expected / box_km2, rel=2e-3)
+    assert w["unwatched_sectors"] == ["L-2"]  # assigned, and its corner is out of every sensor's reach
+    low, high = w["air"]["altitudes"]
+    assert (low["altitude_ft"], high["altitude_ft"]) == (1000.0, 30000.0)
+    assert low["covered_km2"] == 0 < high["covered_km2"]  # 1,000 ft is below its horizon 170 km out; 30,000 ft is not
     assert "terrain masking is not modelled" in w["note"]
+    default = watched(s, ext, sectors)
+    assert [a["altitude_ft"] for a in default["air"]["altitudes"]] == [0.0]  # 0 ft and the air zones' floors
 
 
 def test_cli_analyze_with_sensors(tmp_path):
     p = tmp_path / "s.geojson"
     sensors_frame().to_file(p)
     out = subprocess.run([sys.executable, "-m", "ua_coverage", "analyze", "--sensors", str(p), "--json",
-                          "--target-ft", "1000,10000"], capture_output=True, text=True, timeout=300)
+                          "--target-altitudes-ft", "1000,10000"], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc["sensors"]["domains"]) == {"land", "sea", "air@1,000 ft", "air@10,000 ft"}
-    assert doc["sensors"]["domains"]["land"]["watched_km2"] > 1000
-    assert 0 <= doc["sensors"]["sectors"]["L-01"]["watched_share"] <= 1
+    sens = doc["sensors"]
+    assert set(sens) >= {"land", "sea", "air", "unwatched_sectors", "note"}
+    assert [a["altitude_ft"] for a in sens["air"]["altitudes"]] == [1000.0, 10000.0]
+    assert sens["land"]["covered_km2"] > 1000 and sens["land"]["extent_km2"] > 400_000
+    assert 0 < doc["sectors"]["L-01"]["watched_pct"] <= 100  # the mast radar stands in L-01
+    assert "L-07" not in sens["unwatched_sectors"]  # unassigned sectors are not listed
+    out = subprocess.run([sys.executable, "-m", "ua_coverage", "analyze", "--sensors", str(p), "--json"],
+                         capture_output=True, text=True, timeout=300)
+    floors = sorted({0.0} | {a for a in (0.0, 10000.0)})  # the sample's air zones have floors 0 and 10,000 ft
+    assert [a["altitude_ft"] for a in json.loads(out.stdout)["sensors"]["air"]["altitudes"]] == floors

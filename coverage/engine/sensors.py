@@ -86,29 +86,60 @@ def _num(v):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def watched(sensors, extents, sectors=None, *, target_ft: list[float] | None = None) -> dict:
-    """What the sensors watch, per domain: ``watched_km2``, ``watched_pct`` of the domain's extent,
-    ``unwatched_km2``, the sensors counted and, per sector of that domain, the share of it that is watched.
-    Air is evaluated at each target altitude in ``target_ft`` (feet above the surface; default 1,000 ft)."""
-    out: dict = {"note": SMOOTH_EARTH_NOTE, "domains": {}, "sectors": {}}
+def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None = None) -> dict:
+    """What the sensors watch (the README's ``"sensors"`` shape): per domain the extent, the part inside at least
+    one footprint (``covered_km2``, ``gap_km2``, ``covered_pct``); air per target altitude (feet above the surface;
+    default: 0 ft and every distinct ``floor_ft`` of the air zones); ``unwatched_sectors`` (assigned sectors no
+    sensor sees); and, in ``"watched_pct"``, each sector's watched share (an air zone at its floor altitude)."""
+    out: dict = {"note": SMOOTH_EARTH_NOTE}
+    if altitudes_ft is None:
+        floors = set()
+        if sectors is not None and len(sectors) and "floor_ft" in sectors:
+            air = sectors[sectors["layer"] == "air"]
+            floors = {float(f) for f in air["floor_ft"] if f == f and f is not None}
+        altitudes_ft = sorted({0.0} | floors)
+    unions: dict = {}
     for domain in ("land", "sea", "air"):
         sel = sensors[sensors["domain"] == domain] if len(sensors) else sensors
         ext = extents.layers[domain]
         ext_km2 = float(area_km2([ext])[0])
-        heights = ([(f"{ft:,.0f} ft", ft * 0.3048) for ft in (target_ft or [1000.0])] if domain == "air"
-                   else [("", None)])
-        for label, t in heights:
-            union = shapely.union_all(footprints(sel, target_m=t)) if len(sel) else shapely.Polygon()
+
+        def figures(union):
             seen = shapely.intersection(union, ext)
             w = float(area_km2([seen])[0]) if not seen.is_empty else 0.0
-            key = domain if not label else f"air@{label}"
-            out["domains"][key] = {"watched_km2": w, "watched_pct": 100.0 * w / ext_km2 if ext_km2 else 0.0,
-                                   "unwatched_km2": ext_km2 - w, "sensors": int(len(sel))}
-            if sectors is not None and len(sectors):
-                layer = sectors[sectors["layer"] == domain]
-                for sid, g in zip(layer["sector_id"], layer.geometry):
-                    a = float(area_km2([g])[0])
-                    inter = shapely.intersection(g, union)
-                    share = float(area_km2([inter])[0]) / a if a and not inter.is_empty else 0.0
-                    out["sectors"].setdefault(str(sid), {})[label or "watched_share"] = share
+            return {"covered_km2": w, "gap_km2": ext_km2 - w, "covered_pct": 100.0 * w / ext_km2 if ext_km2 else 0.0}
+
+        if domain == "air":
+            alts = []
+            for ft in altitudes_ft:
+                u = shapely.union_all(footprints(sel, target_m=ft * 0.3048)) if len(sel) else shapely.Polygon()
+                unions[("air", ft)] = u
+                alts.append({"altitude_ft": ft, **figures(u)})
+            out["air"] = {"extent_km2": ext_km2, "sensors": int(len(sel)), "altitudes": alts}
+        else:
+            u = shapely.union_all(footprints(sel)) if len(sel) else shapely.Polygon()
+            unions[domain] = u
+            out[domain] = {"extent_km2": ext_km2, **figures(u), "sensors": int(len(sel))}
+    shares: dict = {}
+    unwatched = []
+    if sectors is not None and len(sectors):
+        for (_, r), g in zip(sectors.iterrows(), sectors.geometry):
+            layer = r["layer"]
+            if layer == "monitoring":
+                layer = "land"  # monitoring sectors are watched by land sensors
+            if layer == "air":
+                floor = r.get("floor_ft")
+                floor = 0.0 if floor is None or floor != floor else float(floor)
+                ft = next((a for a in altitudes_ft if a >= floor), altitudes_ft[-1])
+                u = unions[("air", ft)]
+            else:
+                u = unions[layer]
+            a = float(area_km2([g])[0])
+            inter = shapely.intersection(g, u)
+            share = float(area_km2([inter])[0]) / a if a and not inter.is_empty else 0.0
+            shares[str(r["sector_id"])] = 100.0 * share
+            if share == 0.0 and len(r["contingents"]):
+                unwatched.append(str(r["sector_id"]))
+    out["unwatched_sectors"] = unwatched
+    out["watched_pct"] = shares
     return out
