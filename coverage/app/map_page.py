@@ -71,7 +71,8 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                     id="domain-picker", value="land", className="radio",
                     options=[{"label": f" {LAYER_TITLES[d]}", "value": d} for d in ("air", "sea", "land", "monitoring")])]),
                 html.Fieldset([html.Legend("Altitude band (air)"), dcc.Dropdown(id="band-picker", clearable=False,
-                                                                                 value="all", disabled=True)]),
+                                                                                 value="all", disabled=True, options=[
+                    {"label": "All altitudes (2-D footprint)", "value": "all"}])]),
                 html.Fieldset([html.Legend("Layers"), dcc.Checklist(
                     id="layer-picker", options=LAYER_OPTIONS, value=["zones", "gaps", "overlaps", "labels"],
                     className="checks")]),
@@ -268,6 +269,8 @@ def register(app: dash.Dash, state: AppState) -> None:
     def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, options, days, shown, held):
         if not viewport:  # the window's size comes from a clientside callback: wait for it, draw the map once
             return (dash.no_update,) * 16
+        if callback_context.triggered_id == "band-picker" and domain != "air":
+            return (dash.no_update,) * 16  # the band shows nothing outside air: nothing to redraw
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
         withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
