@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout, not an installed copy
 
-from ua_coverage.store import open_store  # noqa: E402
+from ua_coverage.workflow import commit_plan, open_store  # noqa: E402
 
 
 def free_port() -> int:
@@ -70,8 +70,9 @@ def planner(base: str, until: float, lat: dict, errors: list, seen: set) -> None
         s.get(base + "/", timeout=30).raise_for_status()
         csrf = s.cookies.get("_csrf_token")
         deps = s.get(f"{base}/_dash-dependencies", timeout=30).json()
-        route = next(d for d in deps if d["output"].startswith("page."))
-        main = next(d for d in deps if any(i["id"] == "domain" for i in d["inputs"]))
+        route = next(d for d in deps if "page.children" in d["output"])
+        main = next(d for d in deps if any(i["id"] == "domain-picker" for i in d["inputs"])
+                    and d["output"].startswith(".."))
     except (requests.RequestException, StopIteration) as exc:
         errors.append(f"setup: {exc}")
         return
@@ -87,15 +88,38 @@ def planner(base: str, until: float, lat: dict, errors: list, seen: set) -> None
                 rev = _find(page, "revision", "value") or rev
                 seen.add(rev)
             else:
-                _post(s, base, main, {"revision": rev, "domain": random.choice(["air", "sea", "land", "monitoring"]),
-                                      "band": "all", "layers": ["zones", "gaps", "overlaps", "labels"], "lang": "en",
-                                      "contingents": [], "viewport": [1920, 1080]}, "domain.value", csrf)
+                _post(s, base, main, {"revision": rev,
+                                      "domain-picker": random.choice(["air", "sea", "land", "monitoring"]),
+                                      "band-picker": "all", "layer-picker": ["zones", "gaps", "overlaps", "labels"],
+                                      "lang": "en", "contingent-filter": [], "contingent-filter.options": [],
+                                      "viewport": [1920, 1080], "day-slider": 0, "day-list": [None]},
+                      "domain-picker.value", csrf)
             lat.setdefault(kind, []).append(time.perf_counter() - t)
         except requests.RequestException as exc:
             errors.append(f"{kind}: {exc}")
 
 
-def run(workers: int, url: str | None, planners: int, seconds: float) -> None:
+def previewer(base: str, until: float, path: Path, lat: dict, errors: list) -> None:
+    """An editor previewing the same heavy upload again and again (the worst an upload may cost)."""
+    import base64
+
+    s = requests.Session()
+    s.get(base + "/", timeout=30).raise_for_status()
+    csrf = s.cookies.get("_csrf_token")
+    deps = s.get(f"{base}/_dash-dependencies", timeout=30).json()
+    dep = next(d for d in deps if d["output"].startswith("..upload-report."))
+    contents = "data:application/geo+json;base64," + base64.b64encode(path.read_bytes()).decode()
+    while time.time() < until:
+        t = time.perf_counter()
+        try:
+            _post(s, base, dep, {"upload": contents, "upload-scope": "all", "upload-options": []}, "upload.contents",
+                  csrf)
+            lat.setdefault("preview", []).append(time.perf_counter() - t)
+        except requests.RequestException as exc:
+            errors.append(f"preview: {exc}")
+
+
+def run(workers: int, url: str | None, planners: int, seconds: float, preview: Path | None = None) -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-load-"))
     env = {**os.environ, "UA_COVERAGE_DATA_DIR": str(data)}
     if url:
@@ -119,6 +143,8 @@ def run(workers: int, url: str | None, planners: int, seconds: float) -> None:
         errors: list = []
         seen: set = set()
         threads = [threading.Thread(target=planner, args=(base, until, lat, errors, seen)) for _ in range(planners)]
+        if preview is not None:
+            threads.append(threading.Thread(target=previewer, args=(base, until, preview, lat, errors)))
         for t in threads:
             t.start()
         commits = 0
@@ -132,8 +158,8 @@ def run(workers: int, url: str | None, planners: int, seconds: float) -> None:
             s.loc[s["sector_id"] == "L-07", "notes"] = f"load test commit {commits}"
             from ua_coverage.plan import Plan
 
-            store.commit(Plan(s, base_plan.contingents, base_plan.extents, base_plan.notional),
-                         base=store.current().id, author="editor", message=f"load commit {commits}")
+            commit_plan(store, Plan(s, base_plan.contingents, base_plan.extents, base_plan.notional),
+                        base=store.current().id, author="editor", message=f"load commit {commits}")
             commits += 1
         for t in threads:
             t.join(timeout=seconds + 120)
@@ -159,9 +185,10 @@ def main() -> None:
     ap.add_argument("--planners", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--preview", type=Path, help="a sector file an editor previews over and over meanwhile")
     a = ap.parse_args()
     for w in a.workers:
-        run(w, a.database_url, a.planners, a.seconds)
+        run(w, a.database_url, a.planners, a.seconds, a.preview)
 
 
 if __name__ == "__main__":
