@@ -12,22 +12,6 @@ import pytest
 from _browser import wait_for
 
 
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    from ua_coverage.workflow import open_store
-
-    d = tmp_path_factory.mktemp("scale-data")
-    open_store(d)
-    return d
-
-
-@pytest.fixture
-def app(data_dir):
-    from ua_coverage.app import create_app
-
-    return create_app(data_dir)
-
-
 def _map_callback(app):
     client = app.server.test_client()
     client.get("/")

@@ -362,6 +362,8 @@ def register(app: dash.Dash, state: AppState) -> None:
     def timeline_chart(rev_id, ticked, day_i, options, days):
         from ..figures import timeline_figure
 
+        if not days or len(days) <= 2:  # the chart is hidden for a plan without dates: compute nothing
+            return dash.no_update
         rev = int(rev_id)
         withdrawn = tuple(sorted(_used(state, rev) & ({o["value"] for o in options} - set(ticked or []))))
         rows, holes = state.timeline(rev, withdrawn)
