@@ -41,7 +41,8 @@ def _table(headers: list[str], rows: list[list], align: str | None = None) -> st
     return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
-def _print_problems(problems, out=sys.stderr) -> None:
+def _print_problems(problems, out=None) -> None:
+    out = out or sys.stderr  # resolved per call: a caller may redirect it
     for p in problems[:50]:
         print(f"  - {p.text('cli')}", file=out)
     if len(problems) > 50:
@@ -65,6 +66,10 @@ def cmd_analyze(args) -> int:
             from .ingest.extents import read_extents
 
             plan = replace(plan, extents=plan.extents.replace(read_extents(args.extents)))
+        if args.phases:
+            from .ingest.phases import read_phases
+
+            plan = replace(plan, phases=read_phases(args.phases))
     else:
         sample = args.sector_file is None
         if not sample and _big(Path(args.sector_file)):
@@ -73,7 +78,7 @@ def cmd_analyze(args) -> int:
             _partition.warm_up()  # the engine's worker processes start while the file is read
         plan, warnings, sector_path, reg_path = workflow.plan_from_files(
             args.sector_file, contingents=args.contingents, extents=args.extents, repair=args.repair,
-            layer=args.layer, encoding=args.encoding)
+            layer=args.layer, encoding=args.encoding, phases=args.phases)
     extra: dict = {}
     active = None
     if args.at:
@@ -198,7 +203,8 @@ def _author(args) -> str:
     return args.author or os.environ.get("UA_COVERAGE_AUTHOR") or getpass.getuser()
 
 
-def _print_diff(d: dict, out=sys.stdout) -> None:
+def _print_diff(d: dict, out=None) -> None:
+    out = out or sys.stdout  # resolved per call: a caller may redirect it
     from .engine.diff import change_count
 
     def line(s=""):
@@ -243,7 +249,8 @@ def _print_diff(d: dict, out=sys.stdout) -> None:
         _print_effect(d["coverage"], out)
 
 
-def _print_effect(effect: dict, out=sys.stdout) -> None:
+def _print_effect(effect: dict, out=None) -> None:
+    out = out or sys.stdout  # resolved per call: a caller may redirect it
     print("Coverage effect (km², before -> after):", file=out)
     for layer, v in effect.items():
         g, o = v["gap_km2"], v["overlap_km2"]
@@ -577,6 +584,8 @@ def _add_analyze(sub) -> None:
     a.add_argument("sector_file", nargs="?", help="sector file (default: the bundled NOTIONAL sample plan)")
     a.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the sample's)")
     a.add_argument("--extents", metavar="FILE", help="polygons with a 'domain' field replacing default extents")
+    a.add_argument("--phases", metavar="CSV", help="the plan's phases table (name,start,end[,notes]; default: the "
+                   "sample's with the sample, none with a file)")
     a.add_argument("--json", action="store_true", help="print the stable JSON document (see README)")
     a.add_argument("--out", metavar="DIR", help="write gap, overlap and partition layers (GeoJSON + GeoPackage)")
     a.add_argument("--min-area", type=float, default=0.01, metavar="KM2",

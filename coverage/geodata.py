@@ -88,6 +88,11 @@ def sample_contingents_path() -> Path:
     return path("sample/contingents.csv")
 
 
+def sample_phases_path() -> Path:
+    """The NOTIONAL sample plan's phases table (CSV ``name,start,end,notes``)."""
+    return path("sample/phases.csv")
+
+
 def sample_extents_path() -> Path:
     """The NOTIONAL sample plan's own areas of responsibility (one polygon per layer)."""
     return path("sample/extents.geojson")

@@ -70,11 +70,12 @@ def sample_plan() -> Plan:
     from . import geodata
     from .domains import sample_extents
     from .ingest import load_sectors
+    from .ingest.phases import read_phases
     from .ingest.registry import read_contingents
 
     reg = read_contingents(geodata.sample_contingents_path())
     res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True, isolate=False)
-    return Plan(res.sectors, reg, sample_extents(), notional=True)
+    return Plan(res.sectors, reg, sample_extents(), notional=True, phases=read_phases(geodata.sample_phases_path()))
 
 
 def analyze_sample(min_area_km2: float | None = None):
@@ -88,10 +89,10 @@ def analyze_sample(min_area_km2: float | None = None):
 
 
 def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair: bool = False,
-                    layer: str | None = None, encoding: str | None = None):
+                    layer: str | None = None, encoding: str | None = None, phases=None):
     """A plan from local files for analysis (lenient: no upload limits, unknown codes reported, not refused).
 
-    With no ``sector_file``, the NOTIONAL sample plan and its own extents. Returns
+    With no ``sector_file``, the NOTIONAL sample plan with its own extents and phases. Returns
     ``(plan, warnings, sectors_label, registry_label)``; raises
     :class:`~ua_coverage.errors.ValidationError` if the file breaks a rule other than the limits.
     """
@@ -108,10 +109,21 @@ def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair:
     reg_path = Path(contingents) if contingents else geodata.sample_contingents_path()
     registry = read_contingents(reg_path)
     res = load_sectors(sector_path, strict=False, repair=repair, layer=layer, encoding=encoding)
+    from .ingest.phases import read_phases
+
     own = sample_extents() if sample else Extents({}, {})
     if extents:
         own = own.replace(read_extents(extents))
-    return Plan(res.sectors, registry, own, notional=sample), res.warnings, sector_path, reg_path
+    if phases is not None:
+        table = read_phases(phases)
+    elif sample:
+        table = read_phases(geodata.sample_phases_path())
+    else:
+        table = None
+    plan = Plan(res.sectors, registry, own, notional=sample)
+    if table is not None:
+        plan.phases = table
+    return plan, res.warnings, sector_path, reg_path
 
 
 # -- analysis ------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _cli import run_cli
 from PIL import Image
 
 from ua_coverage.engine.analysis import analyze
@@ -160,8 +161,7 @@ def test_renderer_stays_warm_and_a_dead_one_is_replaced(snap, out):
 
 
 def test_export_cli(tmp_path):
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ua_coverage", "export", "--data-dir", str(tmp_path / "d"),
-                                     *a], capture_output=True, text=True, timeout=300)
+    run = lambda *a: run_cli("export", "--data-dir", str(tmp_path / "d"), *a)
     p = run("--out", str(tmp_path / "sea.png"), "--domain", "sea", "--without", "ITA")
     assert p.returncode == 0, p.stderr
     assert "revision 1" in p.stdout and Image.open(tmp_path / "sea.png").size == (1920, 1080)

@@ -15,6 +15,7 @@ import zipfile
 import geopandas as gpd
 import numpy as np
 import pytest
+from _cli import run_cli
 import shapely
 
 from ua_coverage import workflow
@@ -26,8 +27,7 @@ from _files import base_plan, geojson_bytes, shapefile_zip
 
 
 def cli(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "ua_coverage", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+    return run_cli(*args, env=env)
 
 
 # -- host check and sign-in ------------------------------------------------------------------------------------

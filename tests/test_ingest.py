@@ -13,6 +13,7 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pytest
+from _cli import run_cli
 import shapely
 
 from ua_coverage import geodata
@@ -288,8 +289,7 @@ def test_validate_cli_json_and_exit_codes(tmp_path, plan):
     good.write_bytes(geojson_bytes(plan))
     bad = tmp_path / "bad.geojson"
     bad.write_bytes(geojson_bytes(with_geom(plan, BOWTIE)))
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ua_coverage", "validate", *a], capture_output=True,
-                                    text=True, timeout=120)
+    run = lambda *a: run_cli("validate", *a)
     p = run(str(good), "--json")
     assert p.returncode == 0 and json.loads(p.stdout)["accepted"] is True
     p = run(str(bad), "--json")

@@ -14,6 +14,7 @@ import textwrap
 
 import pyproj
 import pytest
+from _cli import run_cli
 import shapely
 
 from ua_coverage.errors import ConflictError, RevisionNotFound
@@ -190,6 +191,7 @@ KILL_CHILD = textwrap.dedent("""
     from ua_coverage.plan import Plan
     st = open_store(sys.argv[1], url=sys.argv[2] if len(sys.argv) > 2 else None)
     base = st.load(1)
+    sys.stdin.readline()  # started early (imports hidden behind the previous round); go when told
     def hook():
         print("IN_TX", flush=True)
         time.sleep(0.5)
@@ -218,20 +220,28 @@ def _check_consistent(store) -> int:
 
 @pytest.mark.slow
 def test_sigkill_mid_commit_never_corrupts(store):
+    import time
+
     rnd = random.Random(7)
     seen = []
-    for _ in range(20):
+
+    def spawn():
+        return subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(store.data_dir)] +
+                                ([_url(store)] if _url(store) else []), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)
+
+    nxt = spawn()
+    for k in range(20):
         before = store.current().id
-        p = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(store.data_dir)] +
-                             ([_url(store)] if _url(store) else []), stdout=subprocess.PIPE, text=True)
+        p, nxt = nxt, (spawn() if k < 19 else None)  # the next writer imports while this one is killed
+        p.stdin.write("go\n")
+        p.stdin.flush()
         n_tx = wanted = rnd.randint(1, 2)
         for line in p.stdout:
             if line.startswith("IN_TX"):
                 n_tx -= 1
                 if n_tx == 0:
                     break
-        import time
-
         time.sleep(rnd.uniform(0.0, 0.6))  # inside the 0.5 s transaction, or just after it committed
         p.send_signal(signal.SIGKILL)
         p.wait()
@@ -257,12 +267,7 @@ def _store_state(store) -> str:
 
 
 def cli(*args, data_dir, url=None):
-    env = {**os.environ}
-    env.pop("UA_COVERAGE_DATABASE_URL", None)
-    if url:
-        env["UA_COVERAGE_DATABASE_URL"] = url
-    return subprocess.run([sys.executable, "-m", "ua_coverage", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=300, env=env)
+    return run_cli(*args, "--data-dir", str(data_dir), env={"UA_COVERAGE_DATABASE_URL": url or None})
 
 
 def test_rejected_import_leaves_the_store_byte_identical(store, tmp_path):

@@ -9,6 +9,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _cli import run_cli
 import shapely
 
 from ua_coverage import workflow
@@ -125,22 +126,51 @@ def test_dates_in_other_forms_are_stored_as_iso():
 def test_phases_import_and_cli_at_and_timeline(tmp_path):
     d = tmp_path / "data"
     ph = tmp_path / "phases.csv"
-    ph.write_text("name,start,end,notes\nEntry,2027-01-01,2027-03-31,\nConsolidation,01.04.2027,,\n", encoding="utf-8")
-    run = lambda *a: subprocess.run([sys.executable, "-m", "ua_coverage", *a, "--data-dir", str(d)],
-                                    capture_output=True, text=True, timeout=300)
+    ph.write_text("name,start,end,notes\nAlpha,2027-01-01,2027-03-31,\nBravo,01.04.2027,,\n", encoding="utf-8")
+    run = lambda *a: run_cli(*a, "--data-dir", str(d))
     p = run("import", "--phases", str(ph), "-m", "phases")
-    assert p.returncode == 0 and "phase      Entry added" in p.stdout, p.stdout + p.stderr
+    assert p.returncode == 0 and "phase      Alpha added" in p.stdout, p.stdout + p.stderr
+    assert "Entry" in p.stdout and "phase-unknown" in p.stdout + p.stderr  # the sample's sectors name Entry
     doc = json.loads(run("analyze", "--revision", "current", "--at", "2026-12-31", "--json").stdout)
     assert doc["at"] == "2026-12-31" and doc["domains"]["land"]["covered_km2"] == 0 and doc["at_active_sectors"] == 0
     doc = json.loads(run("analyze", "--revision", "current", "--timeline", "--json").stdout)
-    assert [(r["from"], r["to"]) for r in doc["timeline"]] == [(None, "2027-01-01"), ("2027-01-01", None)]
-    assert doc["timeline"][1]["phase"] == ["Entry"] and doc["handover_gaps"] == []
-    assert doc["domains"]["land"]["gap_km2"] == doc["timeline"][1]["domains"]["land"]["gap_km2"]
+    assert [(r["from"], r["to"]) for r in doc["timeline"]] == [
+        (None, "2027-01-01"), ("2027-01-01", "2027-02-15"), ("2027-02-15", "2027-04-01"),
+        ("2027-04-01", "2027-04-08"), ("2027-04-08", None)]
+    assert [r["phase"] for r in doc["timeline"]] == [[], ["Alpha"], ["Alpha"], ["Bravo"], ["Bravo"]]
+    assert [(h["layer"], h["from"]) for h in doc["handover_gaps"]] == [("land", "2027-04-01")]
+    assert doc["domains"]["land"]["gap_km2"] == doc["timeline"][-1]["domains"]["land"]["gap_km2"]
     bad = tmp_path / "bad.csv"
     bad.write_text("name,start,end\nX,2027-05-01,2027-04-01\n", encoding="utf-8")
     p = run("import", "--phases", str(bad), "-m", "bad")
     assert p.returncode == 1 and "date-order" in p.stderr
     assert run("analyze", "--at", "soon").returncode == 2
+
+
+def test_the_sample_plan_in_time():
+    """The bundled sample's designed findings through time: a handover gap over Kyiv city from 1 to 7 April
+    (NLD's L-04 ends on 31 March, GBR's L-08 starts on 8 April) and a naval group arriving late (S-02,
+    15 February); the whole-plan figures (every sector at once) are those of the designed sample."""
+    from ua_coverage.workflow import analyze_plan, sample_plan
+
+    plan = sample_plan()
+    assert list(plan.phases["name"]) == ["Entry", "Consolidation"]
+    rows, holes = timeline(plan)
+    assert [(r["from"], r["phase"], r["starting"], r["ending"]) for r in rows[1:]] == [
+        ("2027-01-01", ["Entry"], [s for s in plan.sectors["sector_id"] if s not in ("S-02", "L-08")], []),
+        ("2027-02-15", ["Entry"], ["S-02"], []),
+        ("2027-04-01", ["Consolidation"], [], ["L-04"]),
+        ("2027-04-08", ["Consolidation"], ["L-08"], [])]
+    (h,) = holes
+    assert (h["layer"], h["from"], h["to"], h["ended"], h["started"]) == ("land", "2027-04-01", "2027-04-08",
+                                                                       ["L-04"], ["L-08"])
+    assert h["extra_km2"] == pytest.approx(1642, abs=5)  # Kyiv city, with no land zone for a week
+    sea = [r["domains"]["sea"]["gap_km2"] for r in rows[1:]]
+    assert sea[0] - sea[1] == pytest.approx(8997, abs=10)  # S-02 not yet there (less its overlap with S-01)
+    assert sea[1] == sea[2] == sea[3]
+    whole = analyze_plan(plan).domains
+    assert whole["land"]["gap_km2"] == pytest.approx(rows[-1]["domains"]["land"]["gap_km2"], abs=0.5)
+    assert whole["sea"]["gap_km2"] == pytest.approx(sea[-1], abs=0.5)
 
 
 @pytest.fixture
@@ -150,8 +180,7 @@ def dated_store(tmp_path):
     from ua_coverage import geodata
 
     s = gpd.read_file(geodata.sample_sectors_path())
-    s["valid_from"] = s["valid_from"].astype(str)
-    s["valid_to"] = ""
+    s["valid_from"], s["valid_to"] = "2027-01-01", ""  # not the sample's own dates: a handover of its own
     s.loc[s["sector_id"] == "L-05", "valid_to"] = "2027-03-31"
     s.loc[s["sector_id"] == "L-04", "valid_from"] = "2027-02-15"
     new = s[s["sector_id"] == "L-05"].copy()
@@ -205,3 +234,44 @@ def test_the_day_slider_and_a_handover_click(dash_duo, dated_store):
     wait_for(lambda: dash_duo.driver.execute_script(
         "return document.querySelector('#map .js-plotly-plot')._fullLayout.map.zoom") > zoom0 + 0.3, what="zoom")
     assert dash_duo.get_logs() == []
+
+
+def test_the_briefing_pack_has_a_timeline_page_when_the_plan_has_dates(tmp_path, monkeypatch):
+    """The pack of a dated plan gains "Gap through time" (chart and handover-gap table), every page says the
+    day; a plan without dates keeps the six pages."""
+    import subprocess as sp
+
+    from ua_coverage import export
+    from ua_coverage.figures import MapView
+    from ua_coverage.store import RevisionInfo
+    from ua_coverage.workflow import analyze_plan, sample_plan
+
+    rev = RevisionInfo(id=3, parent=2, author="t", time="2027-01-01T00:00:00Z", message="phased", hash="x", sectors=19)
+    plan = sample_plan()
+    out = export.run_export(plan, analyze_plan(plan, at="2027-04-03"), rev, "pack", tmp_path / "p.pdf",
+                            view=MapView(), day="2027-04-03")
+    pages = sp.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                   check=True).stdout.split("\f")
+    pages = [p for p in pages if p.strip()]
+    assert len(pages) == 7 and all("on 2027-04-03 (Consolidation)" in " ".join(p.split()) for p in pages)
+    (page,) = [p for p in pages if "Gap through time" in p]
+    words = " ".join(page.split())
+    assert "Land 2027-04-01 2027-04-07 7 1,642 64,879 L-04 L-08" in words  # the handover-gap table
+    assert "2027-02-15 2027-03-31 Entry 18 S-02" in words  # the late naval group, in the intervals
+    assert "land +1,642 km²" in words  # the diamond's label on the chart
+
+    class Rendered(Exception):
+        pass
+
+    def count(j, timeout):
+        jobs.extend(j)
+        raise Rendered
+
+    jobs = []
+    monkeypatch.setattr(export, "render", count)
+    undated = sample_plan()
+    undated.sectors["valid_from"], undated.sectors["valid_to"] = "", ""
+    undated.phases = undated.phases.iloc[0:0]
+    with pytest.raises(Rendered):
+        export.run_export(undated, analyze_plan(undated), rev, "pack", tmp_path / "q.pdf", view=MapView())
+    assert len(jobs) == 6

@@ -9,6 +9,7 @@ import sys
 
 import geopandas as gpd
 import pytest
+from _cli import run_cli
 import shapely
 
 from ua_coverage import geodata, workflow
@@ -243,8 +244,7 @@ def test_pending_proposals_live_in_the_store(store, tmp_path):
 
 # -- the command line --------------------------------------------------------------------------------------------
 def cli(*args, data_dir):
-    return subprocess.run([sys.executable, "-m", "ua_coverage", *args, "--data-dir", str(data_dir)],
-                          capture_output=True, text=True, timeout=300)
+    return run_cli(*args, "--data-dir", str(data_dir))
 
 
 def gap(data_dir, layer: str, rev: str = "current") -> float:

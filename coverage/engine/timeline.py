@@ -28,8 +28,11 @@ def timeline(plan, *, min_area_km2: float = 0.01, progress=None) -> tuple[list[d
 
     >>> from ua_coverage.workflow import sample_plan
     >>> rows, holes = timeline(sample_plan())
-    >>> [(r["from"], r["to"], r["active_sectors"]) for r in rows]
-    [(None, '2027-01-01', 0), ('2027-01-01', None, 19)]
+    >>> [(r["from"], r["to"], r["active_sectors"]) for r in rows]  # doctest: +NORMALIZE_WHITESPACE
+    [(None, '2027-01-01', 0), ('2027-01-01', '2027-02-15', 17), ('2027-02-15', '2027-04-01', 18),
+     ('2027-04-01', '2027-04-08', 17), ('2027-04-08', None, 18)]
+    >>> [(h["layer"], h["from"], h["to"], h["ended"], h["started"]) for h in holes]
+    [('land', '2027-04-01', '2027-04-08', ['L-04'], ['L-08'])]
     """
     import numpy as np
 

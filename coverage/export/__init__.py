@@ -381,8 +381,9 @@ def _id_list(ids: list[str], n: int = 8) -> str:
 
 
 def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en", marking: str | None = None,
-                  timeout: float = 240, withdrawn: tuple = (), day: str | None = None) -> Path:
-    """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), contingents.
+                  timeout: float = 240, withdrawn: tuple = (), day: str | None = None, timeline_plan=None) -> Path:
+    """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), the gap through time
+    (when ``timeline_plan``, the whole plan behind ``plan``, has validity dates), contingents.
 
     A what-if (``withdrawn``) is stated on every page (a stripe, a watermark and the subtitle); tables longer
     than a page say how many rows they leave out; the contingents continue on further pages.
@@ -441,6 +442,8 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
             {"x": [0.58, 0.99], "y": [bottom, 0.31]}, height)
         page["layout"].pop("_legend_x", None)
         pages.append(page)
+    if timeline_plan is not None and timeline_plan.change_dates():
+        pages.append(_timeline_page(timeline_plan, marking, stamp, wi, top, bottom, day))
     crow = [[c + (" (withdrawn)" if c in withdrawn else ""), f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}",
              f"{v['shared_km2']:,.0f}", _id_list(v["lead_sectors"]), _id_list(v["supporting_sectors"]),
              ", ".join(v["shares_with"]) or "-"] for c, v in analysis.contingents.items()]
@@ -467,6 +470,77 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         with open(out, "wb") as fh:
             writer.write(fh)
     return out
+
+
+def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bottom: float,
+                   day: str | None) -> dict:
+    """The pack's "gap through time" page: gap km² per layer between change dates with the handover gaps
+    marked (the dashboard's chart), the handover-gap table and the intervals."""
+    from datetime import date, timedelta
+
+    from ..engine.timeline import timeline
+    from ..figures import timeline_figure
+
+    rows, holes = timeline(plan)
+    chart = timeline_figure(rows, holes, day)
+    dated = [r["from"] for r in rows if r["from"]]
+    first, last = date.fromisoformat(dated[0]), date.fromisoformat(dated[-1])
+    tail = (last + max((last - first) / 12, timedelta(days=3))).isoformat()  # the open last interval, drawn on
+    top_y = 1.0
+    for tr in chart["data"]:
+        tr.update(xaxis="x", yaxis="y", showlegend=True)
+        tr.pop("customdata", None)
+        top_y = max([top_y, *tr["y"]])
+        if tr["mode"].startswith("lines"):
+            tr.update(x=tr["x"] + [tail], y=tr["y"] + [tr["y"][-1]], marker={"size": [5] * len(tr["x"]) + [0]})
+    if holes:  # on paper the diamonds say what they are
+        chart["data"][-1].update(mode="markers+text", text=[f"{h['layer']} +{h['extra_km2']:,.0f} km²" for h in holes],
+                                 textposition="top center", textfont={"size": 11})
+    height = SIZES["a4"][1]
+    chart_y = [0.60, top - 34 / height]
+
+    def last_day(to):
+        return (date.fromisoformat(to) - timedelta(days=1)).isoformat() if to else "open"
+
+    hrows = [[LAYER_TITLES[h["layer"]], h["from"], last_day(h["to"]),
+              f"{(date.fromisoformat(h['to']) - date.fromisoformat(h['from'])).days}",
+              f"{h['extra_km2']:,.0f}", f"{h['gap_km2']:,.0f}", _id_list(h["ended"], 5), _id_list(h["started"], 5)]
+             for h in holes[:6]]
+    if len(holes) > 6:
+        hrows.append([f"… and {len(holes) - 6} more handover gaps — full list: ua-coverage analyze --timeline --json"]
+                     + [""] * 7)
+    layers = list(rows[0]["domains"])
+    irows = [[r["from"], last_day(r["to"]),
+              ", ".join(r["phase"]) or "-", f"{r['active_sectors']}", _id_list(r["starting"], 4),
+              _id_list(r["ending"], 4), *[f"{r['domains'][lay]['gap_km2']:,.0f}" for lay in layers]]
+             for r in rows if r["from"]]
+    h_top = 0.545
+    i_top = h_top - (62 + 26 * max(len(hrows), 1)) / height - 0.03  # the intervals right under the handover gaps
+    room = max(int((i_top - bottom) * height / 24) - 1, 3)
+    if len(irows) > room:
+        irows = irows[:room - 1] + [[f"… and {len(irows) - room + 1} more intervals — full list: ua-coverage "
+                                     "analyze --timeline --json"] + [""] * (5 + len(layers))]
+    traces = chart["data"] + [
+        _table(["Handover gap in", "From", "To (incl.)", "Days", "Extra gap km²", "Gap km²", "Ended", "Started"],
+               hrows or [["none: no layer's gap is larger than before and after it", "", "", "", "", "", "", ""]],
+               {"x": [0.01, 0.99], "y": [i_top + 0.03, h_top]}, [0.12, 0.09, 0.09, 0.05, 0.1, 0.09, 0.23, 0.23]),
+        _table(["From", "To (incl.)", "Phase", "Active", "Starting", "Ending",
+                *[f"{LAYER_TITLES[lay]} gap km²" for lay in layers]], irows,
+               {"x": [0.01, 0.99], "y": [bottom, i_top]}, [0.08, 0.08, 0.1, 0.05, 0.17, 0.17] + [0.0875] * len(layers))]
+    layout = {"xaxis": {**chart["layout"]["xaxis"], "domain": [0.07, 0.98], "anchor": "y"},
+              "yaxis": {**chart["layout"]["yaxis"], "domain": chart_y, "anchor": "x", "range": [0, top_y * 1.18]},
+              "legend": {"orientation": "h"}, "plot_bgcolor": "white"}
+    page = _page("Gap through time", stamp, marking, traces, layout, whatif=whatif)
+    page["layout"]["legend"] = {"orientation": "h", "x": 0.07, "y": top - 4 / height, "xanchor": "left",
+                                "yanchor": "top", "font": {"size": 12}, "bgcolor": "white"}
+    if day:  # the day the rest of the pack shows
+        page["layout"]["shapes"].append({"type": "line", "xref": "x", "yref": "y domain", "x0": day, "x1": day,
+                                         "y0": 0, "y1": 1, "line": {"color": "#333", "width": 1.5, "dash": "dot"}})
+        page["layout"]["annotations"].append({"text": f" this pack: {day}", "x": day, "xref": "x", "y": 0.02,
+                                              "yref": "y domain", "showarrow": False, "xanchor": "left",
+                                              "yanchor": "bottom", "bgcolor": "white",
+                                              "font": {"size": 11, "color": "#333"}})
+    return page
 
 
 def _swatch(trace: dict) -> str:
@@ -543,7 +617,7 @@ def run_export(plan, analysis, revision, fmt: str, out: str | Path, *, view: Map
         return out
     if fmt == "pack":
         return briefing_pack(drawn, analysis, revision, out, lang=view.lang, marking=banner, timeout=timeout,
-                             withdrawn=view.withdrawn, day=day)
+                             withdrawn=view.withdrawn, day=day, timeline_plan=plan)
     if fmt not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; use one of {', '.join(ALL_FORMATS)}")
     snap = Snapshot(drawn, analysis, revision, view, bounds=bounds, title=title, subtitle=subtitle, banner=banner,

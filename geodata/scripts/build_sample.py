@@ -18,6 +18,14 @@ Designed-in findings (the tests assert them by sector id and km²):
   overlapping; south-east of 48°N nothing covers the low band;
 * an unassigned zone: L-07 (Donetsk and Zaporizhzhia), no contingent;
 * a contingent with nothing assigned: PRT is in the registry but holds no zone.
+
+Designed-in findings through time (``phases.csv``: *Entry* 1 January – 31 March 2027, *Consolidation* from
+1 April 2027; the whole-plan figures above treat every sector as active at once and are unchanged by dates):
+
+* a handover gap: L-04 (Kyiv city, NLD) ends on 31 March, L-08 (Capital region, GBR) starts on 8 April, so
+  Kyiv city (about 1,640 km²) has no land zone from 1 to 7 April;
+* a late-arriving contingent: the ITA/ESP naval group's S-02 (North-western Black Sea) starts on
+  15 February, six weeks after everything else.
 """
 from __future__ import annotations
 
@@ -33,6 +41,11 @@ OUT = GEODATA / "sample"
 LAEA = "+proj=laea +lat_0=48.5 +lon_0=31.5 +ellps=WGS84 +units=m +no_defs"
 PRECISION = 6
 NOTE = "NOTIONAL - illustrative planning data, not a real deployment"
+
+PHASES = [
+    ("Entry", "2027-01-01", "2027-03-31", "NOTIONAL - the force deploys"),
+    ("Consolidation", "2027-04-01", "", "NOTIONAL - reliefs in place, sectors adjusted"),
+]
 
 # A coarse, notional line of contact, north to south (lon, lat). Approximate and illustrative.
 LINE = [
@@ -130,20 +143,23 @@ def build() -> None:
     def add(sid, name, domain, kind, contingent, geom, **kw):
         S.append({"sector_id": sid, "name": name, "domain": domain, "kind": kind,
                   "contingent": contingent, "floor_ft": kw.get("floor"), "ceiling_ft": kw.get("ceiling"),
-                  "phase": "1", "valid_from": "2027-01-01", "valid_to": "",
+                  "phase": kw.get("phase", "Entry"), "valid_from": kw.get("valid_from", "2027-01-01"),
+                  "valid_to": kw.get("valid_to", ""),
                   "notes": kw.get("notes", NOTE), "geometry": geom})
 
     add("L-01", "Northern land zone", "land", "zone", "POL;LTU", land("UA-74", "UA-59", "UA-32"))
     add("L-02", "Western land zone", "land", "zone", "CZE;POL",
         land("UA-07", "UA-56", "UA-46", "UA-21", "UA-26", "UA-61", "UA-77"))
     add("L-03", "West-central land zone", "land", "zone", "NLD;BEL", land("UA-18", "UA-68", "UA-05"))
-    add("L-04", "Kyiv city zone", "land", "zone", "NLD", land("UA-30"))
+    add("L-04", "Kyiv city zone", "land", "zone", "NLD", land("UA-30"), valid_to="2027-03-31",
+        notes=NOTE + "; hands Kyiv city over to L-08 at the end of the entry phase")
     add("L-05", "Central land zone", "land", "zone", "FRA;BEL", land("UA-71", "UA-35", "UA-12"))
     add("L-06", "Southern land zone", "land", "zone", "GBR;NOR", land("UA-51", "UA-48", "UA-65"))
     add("L-07", "Eastern land zone", "land", "zone", "", land("UA-14", "UA-23", "UA-63"),
         notes=NOTE + "; lead nation not yet agreed")
-    add("L-08", "Capital region", "land", "zone", "GBR;FIN", capital,
-        notes=NOTE + "; overlaps L-01 and L-04 on purpose")
+    add("L-08", "Capital region", "land", "zone", "GBR;FIN", capital, phase="Consolidation",
+        valid_from="2027-04-08",
+        notes=NOTE + "; overlaps L-01 and L-04 on purpose; arrives a week after L-04 leaves (handover gap)")
     add("L-09", "Dnipro reserve area", "land", "zone", "FRA", dnipro_reserve,
         notes=NOTE + "; inside L-05, same lead")
 
@@ -152,7 +168,8 @@ def build() -> None:
     # S-02 reaches 5 km inside the territorial sea, on purpose: an overlap with S-01.
     s02 = _unproj(_proj(maritime).buffer(5_000)).intersection(sea_aor)
     add("S-02", "North-western Black Sea", "sea", "zone", "ITA;ESP",
-        s02.intersection(_lon_band(29.0, 32.0, 45.05, 47.0)))
+        s02.intersection(_lon_band(29.0, 32.0, 45.05, 47.0)), valid_from="2027-02-15",
+        notes=NOTE + "; the naval group arrives late, on 15 February")
 
     add("A-01", "Western air policing area", "air", "zone", "SWE;FIN", air(20.0, 29.0), floor=0, ceiling=66000)
     add("A-02", "Central air policing area", "air", "zone", "GBR;NOR", air(28.5, 33.5), floor=0, ceiling=66000)
@@ -180,6 +197,12 @@ def build() -> None:
         for row in CONTINGENTS:
             w.writerow(row)
     print(f"wrote contingents.csv: {len(CONTINGENTS)} contingents")
+    with open(OUT / "phases.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["name", "start", "end", "notes"])
+        for row in PHASES:
+            w.writerow(row)
+    print(f"wrote phases.csv: {len(PHASES)} phases")
 
 
 def _write(gdf: gpd.GeoDataFrame, name: str) -> None:
