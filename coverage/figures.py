@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 
 from . import geodata
+from .colours import FILL_OPACITY, as_filled
 
 GAP_FILL = "#ff00ff"       # conspicuous, not the hostile red; outlined in black
 GAP_LINE = "#000000"
@@ -159,9 +160,11 @@ def _outline(geoms, colour: str, width: float, name: str = "") -> dict:
 
 
 def _legend_entry(name: str, colour: str) -> dict:
+    # legend only: a legend row that puts no source or layer on the map (the dashboard's CSS keeps the row at
+    # full strength; to_geo makes it an ordinary trace for the exports)
     return {"type": "scattermap", "lon": [None], "lat": [None], "mode": "markers", "name": name,
             "marker": {"size": 14, "color": colour, "line": {"color": "#555", "width": 1}}, "showlegend": True,
-            "hoverinfo": "skip"}
+            "hoverinfo": "skip", "visible": "legendonly"}
 
 
 @lru_cache(maxsize=2)
@@ -174,14 +177,39 @@ def _base_layers(lang: str) -> list:
     labels = geodata.labels()
     lab = labels[labels["lang"] == lang]
     name_col = "name_en" if lang == "en" else "name_uk"
-    return [
-        _fill(_round_geojson(seas.geometry.values, seas.index, 0.01), "#dcebf7", opacity=1, line_width=0),
-        _fill(_round_geojson(nb.geometry.values, nb.index, 0.01), "#ececec", opacity=1, line_colour="#b0b0b0",
-              hover=[html.escape(n) for n in nb[name_col]]),
-        _fill(_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", opacity=1, line_width=0),
-        _fill(_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", opacity=1, line_colour="#9a9a9a",
-              line_width=0.8, hover=[html.escape(n) for n in units[name_col]]),
-    ], _fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0)
+    # one trace for the whole base map: every trace is a MapLibre source and layers the browser redraws on each
+    # change, so four base fills cost four times one (bench_browser.py)
+    return [_multi_fill([
+        (_round_geojson(seas.geometry.values, seas.index, 0.01), "#dcebf7", "#dcebf7", 0, None),
+        (_round_geojson(nb.geometry.values, nb.index, 0.01), "#ececec", "#b0b0b0", 0.5,
+         [html.escape(n) for n in nb[name_col]]),
+        (_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", "#b9d6ee", 0, None),
+        (_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", "#9a9a9a", 0.8,
+         [html.escape(n) for n in units[name_col]]),
+    ])], _fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0)
+
+
+def _multi_fill(parts: list[tuple], *, opacity: float = 1, prefix_ids: bool = True, name: str = "") -> dict:
+    """One fill trace of several feature collections, each ``(fc, fill, line colour, line width, hover)`` with
+    its own colours (a discrete colour scale over ``z``). Every trace is a MapLibre source the browser re-tiles
+    on each change, so one trace of many groups redraws far faster than a trace per group (bench_browser.py).
+    Feature ids are prefixed with the group's index unless they are unique already (``prefix_ids=False``)."""
+    features, z, line_c, line_w, hover = [], [], [], [], []
+    for k, (fc, fill, lc, lw, hv) in enumerate(parts):
+        for i, f in enumerate(fc["features"]):
+            features.append({**f, "id": f"{k}:{f['id']}"} if prefix_ids else f)
+            z.append(k)
+            line_c.append(lc)
+            line_w.append(lw)
+            hover.append(hv[i] if hv else "")
+    n = len(parts)
+    scale = ([[k / (n - 1), part[1]] for k, part in enumerate(parts)] if n > 1
+             else [[0, parts[0][1]], [1, parts[0][1]]])
+    return {"type": "choroplethmap", "geojson": {"type": "FeatureCollection", "features": features},
+            "locations": [f["id"] for f in features], "z": z, "zmin": 0, "zmax": max(n - 1, 1), "featureidkey": "id",
+            "colorscale": scale, "showscale": False,
+            "marker": {"opacity": opacity, "line": {"color": line_c, "width": line_w}},
+            "name": name, "hovertext": hover, "hoverinfo": "text" if any(hover) else "skip", "showlegend": False}
 
 
 def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
@@ -237,14 +265,16 @@ def _zone_traces(plan, analysis, layer: str):
         geoms, ids = sel.geometry.values, [str(i) for i in sel["sector_id"]]
         # one display geometry per sector, whatever leads it (the same objects across what-ifs and days)
         shown = _by_geoms("zones", geoms, lambda: _display_coverage(geoms))
+        parts = []
+        opacity, width = (FILL_OPACITY, 2.5) if monitoring else (FILL_OPACITY, 1.2)
         for lead in sorted(set(leads), key=lambda c: (c == "", c)):
             idx = [i for i, c in enumerate(leads) if c == lead]
             colour = colours.get(lead, UNKNOWN) if lead else UNASSIGNED
             fc = {"type": "FeatureCollection", "features": _features(shown[idx], [ids[i] for i in idx])}
             label = f"{lead} — {names.get(lead, 'not in registry')}" if lead else "Unassigned sector"
-            traces.append(_fill(fc, colour, opacity=0.45 if monitoring else 0.35, line_colour=colour,
-                                line_width=2.5 if monitoring else 1.2, name=label, hover=[hover[i] for i in idx]))
-            legend.append((label, colour))
+            parts.append((fc, colour, colour, width, [hover[i] for i in idx]))
+            legend.append((label, as_filled(colour, opacity)))  # the swatch is the fill as the map shows it
+        traces.append(_multi_fill(parts, opacity=opacity, prefix_ids=False, name="Zones"))
     if layer == "land":  # monitoring sectors as context: bold dark outlines, no fill
         mon = s[s["layer"] == "monitoring"]
         if len(mon):
@@ -256,7 +286,7 @@ def _zone_traces(plan, analysis, layer: str):
 
 def _overlap_traces(analysis, layer: str):
     ov = analysis.overlap_faces(layer)
-    traces, legend = [], []
+    parts, legend = [], []
     for depth in (2, 3, 4):
         part = ov[(ov["n"] == depth) if depth < 4 else (ov["n"] >= 4)]
         if len(part):
@@ -265,10 +295,10 @@ def _overlap_traces(analysis, layer: str):
                      for n, secs, conts, c, a in zip(part["n"], part["sectors"], part["contingents"],
                                                      part["conflict"], part["area_km2"])]
             label = f"Overlap: {depth}{'+' if depth == 4 else ''} sectors"
-            traces.append(_fill(_round_geojson(part.geometry.values, part.index), OVERLAP_RAMP[depth], opacity=1,
-                                line_colour="rgba(0,0,0,0.6)", line_width=0.6, name=label, hover=hover))
+            parts.append((_round_geojson(part.geometry.values, part.index), OVERLAP_RAMP[depth], "rgba(0,0,0,0.6)",
+                          0.6, hover))
             legend.append((label, OVERLAP_RAMP[depth]))
-    return traces, legend
+    return ([_multi_fill(parts, prefix_ids=False, name="Overlaps")] if parts else []), legend
 
 
 def _gap_traces(analysis, layer: str, band):
@@ -362,6 +392,8 @@ def to_geo(fig: dict, bounds: tuple[float, float, float, float], domain: dict | 
     for t in fig["data"]:
         t = dict(t)
         t["type"] = _GEO_TYPES.get(t["type"], t["type"])
+        if t.get("visible") == "legendonly":  # a legend row on paper at full strength (nothing to draw)
+            t["visible"] = True
         if t["type"] == "choropleth":
             m = t.pop("marker")
             t["marker"] = {"line": m["line"], "opacity": m["opacity"]}

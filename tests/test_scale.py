@@ -132,3 +132,66 @@ def test_first_load_sends_one_map_figure_and_a_what_if_patches_it(dash_duo, app,
     expected = [[t.get("name") or "", len(t.get("locations") or t.get("lon") or [])] for t in want["data"]]
     wait_for(lambda: dash_duo.driver.execute_script(traces) == expected, timeout=20, what="patched map")
     assert dash_duo.get_logs() == []
+
+
+@pytest.mark.browser
+def test_a_2000_sector_plan_in_the_browser(dash_duo, tmp_path):
+    """A generated plan of about 2,000 sectors: the map shows its gaps, and the what-if, domain and layer
+    controls work (their figures are the engine's). Nothing is timed here (bench_browser.py measures)."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+    from _plans import make_plan
+
+    from ua_coverage import workflow
+    from ua_coverage.app import create_app
+    from ua_coverage.figures import MapView, map_figure
+    from ua_coverage.view import view_figures
+
+    big = make_plan(2000, clean=True, vertices=40)
+    big.to_file(tmp_path / "big.geojson")
+    st = workflow.open_store(tmp_path / "data")
+    p = workflow.propose(st, sectors=str(tmp_path / "big.geojson"), scope="all")
+    assert p.accepted, p.problems[:3]
+    workflow.commit(st, p, message="2,000 generated sectors", author="t")
+    plan = st.load(2)
+    whole = workflow.analyze_plan(plan)
+    land = view_figures(whole, "land")
+    assert len(plan.sectors) > 1900 and len(land["gaps"]) > 50
+
+    def drawn_gaps(domain):  # gap faces as the figure code draws them (pieces grouped by face)
+        fig = map_figure(plan, whole, MapView(domain=domain))
+        return [len(t["locations"]) for t in fig["data"] if t.get("name") == "Gap"]
+
+    dash_duo.start_server(create_app(tmp_path / "data"))
+    kpi = lambda: dash_duo.find_element("#kpi-gap").text
+    wait_for(lambda: kpi() == f"{land['gap_km2']:,.0f} km²", timeout=90, what=f"land gap KPI ({land['gap_km2']:,.0f})")
+    # the map draws the gaps: one trace holding every land gap piece, and the table counts them
+    gaps_on_map = ("return document.querySelector('#map .js-plotly-plot').data"
+                   ".filter(t => t.name === 'Gap').map(t => t.locations.length)")
+    want = drawn_gaps("land")
+    assert want[0] > 20
+    wait_for(lambda: dash_duo.driver.execute_script(gaps_on_map) == want, timeout=60, what=f"{want} gaps on the map")
+    assert dash_duo.find_element("#gap-count").text.startswith(f"{len(land['gaps']):,} gaps")
+
+    # what-if: untick the first contingent -> the KPI is the engine's figure for the plan without it
+    code = dash_duo.find_element("#contingent-filter input").get_attribute("value")
+    gone = view_figures(workflow.analyze_plan(plan.without((code,))), "land")
+    dash_duo.find_element(f"#contingent-filter input[value='{code}']").click()
+    wait_for(lambda: kpi() == f"{gone['gap_km2']:,.0f} km²", timeout=60, what=f"gap without {code}")
+    assert gone["gap_km2"] > land["gap_km2"]
+    dash_duo.find_element(f"#contingent-filter input[value='{code}']").click()
+    wait_for(lambda: kpi() == f"{land['gap_km2']:,.0f} km²", timeout=60, what="the plan again")
+
+    # domain switch and a layer toggle
+    air = view_figures(whole, "air")
+    dash_duo.find_element("#domain-picker input[value='air']").click()
+    wait_for(lambda: kpi() == f"{air['gap_km2']:,.0f} km²", timeout=60, what="air gap KPI")
+    want = drawn_gaps("air")
+    wait_for(lambda: dash_duo.driver.execute_script(gaps_on_map) == want, timeout=60, what="air gaps")
+    dash_duo.find_element("#layer-picker input[value='gaps']").click()
+    wait_for(lambda: dash_duo.driver.execute_script(gaps_on_map) == [], timeout=60, what="gaps layer off")
+    dash_duo.find_element("#layer-picker input[value='gaps']").click()
+    wait_for(lambda: dash_duo.driver.execute_script(gaps_on_map) == want, timeout=60, what="gaps on")
+    assert dash_duo.get_logs() == []
