@@ -126,9 +126,30 @@ def cmd_analyze(args) -> int:
         print(f"\nWatched by sensors ({w['note']}):")
         print(_table(["domain", "watched km²", "watched", "unwatched km²", "sensors"], rows))
         print(f"Assigned sectors no sensor watches: {', '.join(w['unwatched_sectors']) or 'none'}")
+        crow = []
+        for code, v in w["contingents"].items():
+            for layer in ("land", "sea"):
+                if layer in v:
+                    crow.append([code, layer, v[layer]["sensors"], _fmt_km2(v[layer]["watched_km2"]),
+                                 _fmt_km2(v[layer]["exclusive_km2"]), _fmt_km2(v[layer]["shared_km2"])])
+            for a in v.get("air", []):
+                crow.append([code, f"air at {a['altitude_ft']:,.0f} ft", a["sensors"], _fmt_km2(a["watched_km2"]),
+                             _fmt_km2(a["exclusive_km2"]), _fmt_km2(a["shared_km2"])])
+        if crow:
+            print("\nWatched per contingent (lead or support):")
+            print(_table(["contingent", "domain", "sensors", "watched km²", "alone km²", "shared km²"], crow,
+                         align="llrrrr"))
+        big = w["gaps"][:5]
+        if big:
+            print("Largest unwatched areas: " + "; ".join(
+                f"{g['domain']}{' at ' + format(g['altitude_ft'], ',.0f') + ' ft' if 'altitude_ft' in g else ''} "
+                f"{_fmt_km2(g['area_km2'])} km²" for g in big) + f" ({len(w['gaps'])} pieces; --json lists them)")
     if args.timeline:
         print("\n" + _timeline_table(extra["timeline"], extra["handover_gaps"]))
     return 0
+
+
+SAMPLE_SENSORS = "\0sample"  # --sensors with no FILE
 
 
 def _sensors(args, plan, day: str | None) -> dict:
@@ -137,9 +158,14 @@ def _sensors(args, plan, day: str | None) -> dict:
     from .errors import ValidationError
     from .ingest.sensors import read_sensors
 
-    sensors, problems, _ = read_sensors(args.sensors, registry=plan.registry())
+    source = args.sensors
+    if source == SAMPLE_SENSORS:
+        from . import geodata
+
+        source = geodata.sample_sensors_path()
+    sensors, problems, _ = read_sensors(source, registry=plan.registry())
     if problems:
-        raise ValidationError(f"{Path(args.sensors).name} cannot be used: {problems[0]}", rule=problems[0].rule,
+        raise ValidationError(f"{Path(source).name} cannot be used: {problems[0]}", rule=problems[0].rule,
                               problems=problems)
     if day:
         sensors = sensors[[(not f or f <= day) and (not t or day <= t)
@@ -595,7 +621,9 @@ def _add_analyze(sub) -> None:
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
-    a.add_argument("--sensors", metavar="FILE", help="point sensors with a reach: add what they watch per domain")
+    a.add_argument("--sensors", metavar="FILE", nargs="?", const=SAMPLE_SENSORS,
+                   help="point sensors with a reach: add what they watch per domain (no FILE: the sample's NOTIONAL "
+                        "sensor set)")
     a.add_argument("--target-altitudes-ft", metavar="LIST",
                    help="air target altitudes for --sensors, feet (default: 0 and every air zone's floor_ft)")
     a.add_argument("--timeline", action="store_true",

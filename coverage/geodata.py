@@ -88,6 +88,11 @@ def sample_contingents_path() -> Path:
     return path("sample/contingents.csv")
 
 
+def sample_sensors_path() -> Path:
+    """The NOTIONAL sample plan's sensor set (points with a reach; see ``build_sample.py``)."""
+    return path("sample/sensors.geojson")
+
+
 def sample_phases_path() -> Path:
     """The NOTIONAL sample plan's phases table (CSV ``name,start,end,notes``)."""
     return path("sample/phases.csv")

@@ -10,6 +10,7 @@ import sys
 import geopandas as gpd
 import numpy as np
 import pytest
+from _cli import run_cli
 import shapely
 from pyproj import Geod
 
@@ -110,8 +111,7 @@ def test_what_the_sensors_watch():
 def test_cli_analyze_with_sensors(tmp_path):
     p = tmp_path / "s.geojson"
     sensors_frame().to_file(p)
-    out = subprocess.run([sys.executable, "-m", "ua_coverage", "analyze", "--sensors", str(p), "--json",
-                          "--target-altitudes-ft", "1000,10000"], capture_output=True, text=True, timeout=300)
+    out = run_cli("analyze", "--sensors", str(p), "--json", "--target-altitudes-ft", "1000,10000")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     sens = doc["sensors"]
@@ -120,7 +120,51 @@ def test_cli_analyze_with_sensors(tmp_path):
     assert sens["land"]["covered_km2"] > 1000 and sens["land"]["extent_km2"] > 400_000
     assert 0 < doc["sectors"]["L-01"]["watched_pct"] <= 100  # the mast radar stands in L-01
     assert "L-07" not in sens["unwatched_sectors"]  # unassigned sectors are not listed
-    out = subprocess.run([sys.executable, "-m", "ua_coverage", "analyze", "--sensors", str(p), "--json"],
-                         capture_output=True, text=True, timeout=300)
+    out = run_cli("analyze", "--sensors", str(p), "--json")
     floors = sorted({0.0} | {a for a in (0.0, 10000.0)})  # the sample's air zones have floors 0 and 10,000 ft
     assert [a["altitude_ft"] for a in json.loads(out.stdout)["sensors"]["air"]["altitudes"]] == floors
+
+
+
+def test_per_contingent_figures_and_gap_pieces_come_from_the_partition_engine():
+    """Per contingent: watched, alone and shared km² per domain (air per altitude); the unwatched area as gap
+    pieces located by oblast, as sector gaps are; their areas add up to the domain's unwatched km²."""
+    doc = json.loads(run_cli("analyze", "--sensors", "--json").stdout)["sensors"]
+    usa, pol = doc["contingents"]["USA"]["land"], doc["contingents"].get("POL")
+    assert pol is None and usa["sensors"] == 6  # USA supports every land sensor of the sample
+    assert usa["watched_km2"] == pytest.approx(doc["land"]["covered_km2"], rel=1e-4)
+    assert usa["exclusive_km2"] + usa["shared_km2"] == pytest.approx(usa["watched_km2"])
+    dnk = doc["contingents"]["DNK"]["land"]
+    assert dnk["sensors"] == 2 and 0 < dnk["watched_km2"] < usa["watched_km2"]
+    gbr = doc["contingents"]["GBR"]["air"]
+    assert [a["altitude_ft"] for a in gbr] == [0.0, 10000.0] and gbr[0]["watched_km2"] < gbr[1]["watched_km2"]
+    for domain in ("land", "sea"):
+        pieces = [g for g in doc["gaps"] if g["domain"] == domain]
+        assert sum(g["area_km2"] for g in pieces) == pytest.approx(doc[domain]["gap_km2"], rel=1e-3)
+        assert all(set(g) >= {"area_km2", "oblasts", "centroid", "at_sea"} for g in pieces)
+    high = [g for g in doc["gaps"] if g["domain"] == "air" and g["altitude_ft"] == 10000.0]
+    assert sum(g["area_km2"] for g in high) == pytest.approx(doc["air"]["altitudes"][1]["gap_km2"], rel=1e-3)
+
+
+def test_the_sample_sensor_set_and_its_designed_findings():
+    """The NOTIONAL sensor set (build_sample.py): ground radars and observation posts watch the monitoring sectors
+    along the line but not M-04 (Dnipro); 25 m air radars see low-level targets only within the horizon (about
+    21 km) and most of the air extent at 10,000 ft; the coastal radars are horizon-limited (about 33 km of their
+    80 km), so the outer maritime zone S-02 is unwatched."""
+    from ua_coverage import geodata
+    from ua_coverage.workflow import sample_plan
+
+    plan = sample_plan()
+    s, problems, _ = read_sensors(geodata.sample_sensors_path(), registry=plan.registry())
+    assert problems == [] and len(s) == 10
+    w = watched(s, plan.full_extents(), plan.sectors)
+    assert "M-04" in w["unwatched_sectors"] and "S-02" in w["unwatched_sectors"]
+    assert all(w["watched_pct"][m] > 5 for m in ("M-01", "M-02", "M-03"))
+    low, high = w["air"]["altitudes"]
+    assert (low["altitude_ft"], high["altitude_ft"]) == (0.0, 10000.0)
+    assert low["covered_pct"] < 1 and high["covered_pct"] > 50
+    assert w["watched_pct"]["A-03"] == pytest.approx(100)  # FL100 and up: the Dnipro radar sees all of it
+    horizon = radar_horizon_km(40, 3)
+    assert horizon == pytest.approx(33.2, abs=0.1)
+    coast = footprint(30.74, 46.48, horizon)
+    assert w["sea"]["covered_km2"] < 2 * float(area_km2([coast])[0])  # two horizon discs at most, not 80 km ones

@@ -142,4 +142,53 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
                 unwatched.append(str(r["sector_id"]))
     out["unwatched_sectors"] = unwatched
     out["watched_pct"] = shares
+    out["contingents"], out["gaps"] = _by_engine(sensors, extents, altitudes_ft)
     return out
+
+
+def _footprint_sectors(sel, layer: str, target_m: float | None = None):
+    """Footprints as the partition engine's sectors: one per sensor, in ``layer``, held by its contingents."""
+    import geopandas as gpd
+
+    from ..schema import parse_contingents
+
+    return gpd.GeoDataFrame({
+        "sector_id": [str(s) for s in sel["sensor_id"]], "layer": layer,
+        "contingents": [tuple(parse_contingents(c)) for c in sel["contingent"]],
+        "floor_ft": float("nan"), "ceiling_ft": float("nan")},
+        geometry=footprints(sel, target_m=target_m), crs=4326)
+
+
+def _by_engine(sensors, extents, altitudes_ft: list[float]) -> tuple[dict, list]:
+    """Per contingent (watched, exclusive and shared km² per domain; air at each altitude) and the gap pieces,
+    from the partition engine with the footprints as a layer's sectors: exact pieces, located by oblast like
+    sector gaps. A sensor counts for each of its contingents (lead and support), as a sector does."""
+    from ..schema import parse_contingents
+    from .analysis import analyze
+
+    runs = [(None, d, sensors[sensors["domain"] == d] if len(sensors) else sensors) for d in ("land", "sea")]
+    air = sensors[sensors["domain"] == "air"] if len(sensors) else sensors
+    runs += [(ft, "air", air) for ft in altitudes_ft]
+    contingents: dict = {}
+    gaps: list = []
+    for ft, layer, sel in runs:
+        alt = {} if ft is None else {"altitude_ft": ft}
+        frame = _footprint_sectors(sel, layer, target_m=None if ft is None else ft * 0.3048)
+        res = analyze(frame, extents)
+        gaps += [{**g, **alt} for g in res.gaps if g["domain"] == layer]
+        counts: dict = {}
+        for codes in sel["contingent"] if len(sel) else []:
+            for c in parse_contingents(codes):
+                counts[c] = counts.get(c, 0) + 1
+        for code, v in res.contingents.items():
+            if not counts.get(code):
+                continue
+            fig = {"sensors": counts[code], "watched_km2": v["assigned_km2"], "exclusive_km2": v["exclusive_km2"],
+                   "shared_km2": v["shared_km2"]}
+            entry = contingents.setdefault(code, {})
+            if ft is None:
+                entry[layer] = fig
+            else:
+                entry.setdefault("air", []).append({**alt, **fig})
+    gaps.sort(key=lambda g: -g["area_km2"])
+    return dict(sorted(contingents.items())), gaps

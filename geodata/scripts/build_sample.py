@@ -26,6 +26,16 @@ Designed-in findings through time (``phases.csv``: *Entry* 1 January – 31 Marc
   Kyiv city (about 1,640 km²) has no land zone from 1 to 7 April;
 * a late-arriving contingent: the ITA/ESP naval group's S-02 (North-western Black Sea) starts on
   15 February, six weeks after everything else.
+
+Designed-in findings of the notional sensor set (``sensors.geojson``; smooth earth, no terrain):
+
+* the monitoring sectors along the line (M-01, M-02, M-03) are watched by ground radars and observation posts;
+  M-04 (Dnipro) is assigned but **unwatched** — no sensor reaches it;
+* the two air surveillance radars (25 m masts) see a target at the surface only within the radar horizon,
+  about 21 km: low-level air is almost all gap, while at 10,000 ft (A-03's floor) their 250 km range covers
+  most of the air extent;
+* the coastal radars are limited by the horizon (40 m masts: about 33 km, not their 80 km range), so the
+  outer maritime area is unwatched.
 """
 from __future__ import annotations
 
@@ -45,6 +55,20 @@ NOTE = "NOTIONAL - illustrative planning data, not a real deployment"
 PHASES = [
     ("Entry", "2027-01-01", "2027-03-31", "NOTIONAL - the force deploys"),
     ("Consolidation", "2027-04-01", "", "NOTIONAL - reliefs in place, sectors adjusted"),
+]
+
+# A notional sensor set (sensors.geojson): id, name, domain, contingent, (lon, lat), range_km, antenna_m, type.
+SENSORS = [
+    ("GSR-01", "Ground radar Kharkiv north", "land", "DNK;USA", (36.70, 50.30), 32, 12, "ground surveillance radar"),
+    ("GSR-02", "Ground radar Kupiansk", "land", "DNK;USA", (37.25, 49.75), 32, 12, "ground surveillance radar"),
+    ("GSR-03", "Ground radar Donetsk north", "land", "EST;USA", (37.55, 49.00), 32, 12, "ground surveillance radar"),
+    ("GSR-04", "Ground radar Donetsk south", "land", "LVA;USA", (37.45, 48.20), 32, 12, "ground surveillance radar"),
+    ("OP-01", "Observation post Sloviansk", "land", "EST;USA", (37.55, 48.75), 6, None, "observation post"),
+    ("OP-02", "Observation post Pokrovsk", "land", "LVA;USA", (37.10, 48.30), 6, None, "observation post"),
+    ("ASR-01", "Air surveillance radar Kyiv", "air", "GBR;NOR", (30.50, 50.45), 250, 25, "air surveillance radar"),
+    ("ASR-02", "Air surveillance radar Dnipro", "air", "FRA;DEU", (35.05, 48.45), 250, 25, "air surveillance radar"),
+    ("CR-01", "Coastal radar Odesa", "sea", "ROU;BGR", (30.74, 46.48), 80, 40, "coastal radar"),
+    ("CR-02", "Coastal radar Zatoka", "sea", "ITA;ESP", (30.45, 46.17), 80, 40, "coastal radar"),
 ]
 
 # A coarse, notional line of contact, north to south (lon, lat). Approximate and illustrative.
@@ -203,6 +227,12 @@ def build() -> None:
         for row in PHASES:
             w.writerow(row)
     print(f"wrote phases.csv: {len(PHASES)} phases")
+    sensors = gpd.GeoDataFrame(
+        [{"sensor_id": sid, "name": name, "domain": dom, "contingent": cont, "range_km": float(rng),
+          "antenna_m": None if ant is None else float(ant), "type": kind, "valid_from": "2027-01-01",
+          "notes": NOTE} for sid, name, dom, cont, _xy, rng, ant, kind in SENSORS],
+        geometry=[Point(xy) for *_a, xy, _r, _h, _k in SENSORS], crs=4326)
+    _write(sensors, "sensors.geojson")
 
 
 def _write(gdf: gpd.GeoDataFrame, name: str) -> None:
