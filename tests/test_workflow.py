@@ -348,3 +348,21 @@ def test_browser_scoped_upload_with_a_registry_addition(dash_duo, tmp_path):
     wait_for(lambda: "Committed revision 3" in dash_duo.find_element("#rollback-status").text, what="rollback")
     wait_for(lambda: "undo" in dash_duo.find_element("#history-table").text, what="history refreshed")
     assert dash_duo.get_logs() == []
+
+
+def test_the_sample_palette_is_distinguishable_and_a_clashing_colour_is_named(tmp_path):
+    """The sample's 20 registry colours differ by at least the clash threshold once filled as on the map; a
+    registry change bringing a colour too close to another names both codes and the ΔE."""
+    import pandas as pd
+
+    from ua_coverage import geodata
+    from ua_coverage.colours import MIN_DELTA_E, as_filled, clashes, delta_e
+    from ua_coverage.workflow import _registry_notes
+
+    reg = pd.read_csv(geodata.sample_contingents_path(), keep_default_na=False)
+    assert len(reg) == 20 and clashes(dict(zip(reg["code"], reg["colour"]))) == []
+    assert min(delta_e(as_filled(a), as_filled(b)) for i, a in enumerate(reg["colour"])
+               for b in reg["colour"][i + 1:]) >= MIN_DELTA_E
+    new = pd.concat([reg, pd.DataFrame([{"code": "TUR", "name": "Türkiye", "colour": "#00468C", "notes": ""}])])
+    notes = _registry_notes(reg, new)
+    assert any(n.startswith("colour clash: FRA and TUR are hard to tell apart (ΔE") for n in notes), notes

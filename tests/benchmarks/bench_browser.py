@@ -157,6 +157,7 @@ def main() -> None:
                     help="sectors in the uploaded file (default: the plan's size; 5,000 for a 10,000-sector plan)")
     ap.add_argument("--data", help="reuse the store a previous run made (it prints where)")
     ap.add_argument("--repeat", type=int, default=3, help="repetitions of each action (median printed)")
+    ap.add_argument("--upload-only", action="store_true", help="only the upload preview (with --data, say)")
     args = ap.parse_args()
 
     from bench_dashboard import _store_with
@@ -181,8 +182,8 @@ def main() -> None:
     results: dict[str, list] = {}
     try:
         page = Page(driver, url)
-        loads = [_first_load(page) for _ in range(2)]  # cold (the server computes) and warm (cached)
-        print(f"first load: cold {loads[0][0]:.2f} s, warm {loads[1][0]:.2f} s; map and tables' callbacks "
+        loads = [_first_load(page) for _ in range(1 if args.upload_only else 2)]  # cold, then warm (cached)
+        print(f"first load: cold {loads[0][0]:.2f} s, warm {loads[-1][0]:.2f} s; map and tables' callbacks "
               f"{loads[0][1]:.3f} MB on the wire ({loads[0][2]:.3f} MB JSON); page and assets "
               f"{loads[0][3] / 1e6:.3f} MB (cached by the browser after the first visit)")
         results["first load, map drawn"] = [loads[0][0]]
@@ -190,7 +191,7 @@ def main() -> None:
 
         codes = page.js("return [...document.querySelectorAll('#contingent-filter input')].map(e => e.value)")
         toggles, switches, rows = [], [], []
-        for k in range(args.repeat):
+        for k in range(0 if args.upload_only else args.repeat):
             sel = f"#contingent-filter input[value='{codes[k % len(codes)]}']"  # another each time, ticked back
             toggles.append(page.act(sel, kpi=True))
             toggles.append(page.act(sel, kpi=True))
@@ -207,10 +208,13 @@ def main() -> None:
 
         n_up = args.upload or args.sectors
         if n_up:
-            up = make_plan(n_up, seed=7, clean=True, vertices=40)
             path = _Path(tempfile.mkdtemp(prefix="bench-upload-")) / f"plan-{n_up}.geojson"
-            up.to_file(path)
-            what = f"a {len(up):,}-sector file ({path.stat().st_size / 1e6:.1f} MB), scope 'all'"
+            for vertices in (40, 30, 20, 12):  # as detailed as the 10 MB upload limit allows
+                up = make_plan(n_up, seed=7, clean=True, vertices=vertices)
+                up.to_file(path)
+                if path.stat().st_size < 9.5 * 2**20:
+                    break
+            what = f"a {len(up):,}-sector file ({path.stat().st_size / 1e6:.1f} MB, ~{vertices} vertices a sector), scope 'all'"
         else:
             from ua_coverage import geodata
 
@@ -232,6 +236,9 @@ def main() -> None:
                               "document.querySelector('#preview'); return p && !p.hidden && e ? e.innerText : '';")
                 if "ACCEPTED" in txt or "REJECTED" in txt:
                     break
+                if page.js("const e = document.querySelector('#upload-size-message'); return !!e && !e.hidden;"):
+                    raise SystemExit(f"the upload page refused {path.name}: "
+                                     + page.js("return document.querySelector('#upload-size-message').innerText"))
                 time.sleep(0.05)
             previews.append((page.js("return performance.now()") - t0) / 1000)
         print(f"upload preview: {what}")
