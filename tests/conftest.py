@@ -52,3 +52,11 @@ def pytest_setup_options():
                 "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"):
         options.add_argument(arg)
     return options
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``-n``), every browser test runs on one worker, one after the other: dash_duo serves on
+    port 8050 and a single Chromium at a time keeps the 2-core machine responsive. The rest spread freely."""
+    for item in items:
+        if "dash_duo" in getattr(item, "fixturenames", ()) or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
