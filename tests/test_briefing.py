@@ -75,7 +75,10 @@ def test_a_row_click_is_what_gets_exported(dash_duo, app, tmp_path):
     cell = dash_duo.find_element("#gap-table tbody tr:nth-child(3) td[data-dash-column='area_km2']")
     assert cell.text == "21,433.8"
     assert "Poltava" in dash_duo.find_element("#gap-table tbody tr:nth-child(3)").text  # oblasts in words
+    zoom = "return document.querySelector('#map .js-plotly-plot')._fullLayout.map.zoom"
+    zoom0 = dash_duo.driver.execute_script(zoom)
     cell.click()
+    wait_for(lambda: dash_duo.driver.execute_script(zoom) > zoom0 + 1, what="the map zoomed to the gap")  # as seen
     dash_duo.select_dcc_dropdown("#export-format", index=3)
     dash_duo.find_element("#export-button").click()
     html_file = tmp_path / "coverage-revision1-land.html"
