@@ -334,7 +334,9 @@ def standalone_html(fig: dict, title: str) -> str:
                        config={"displaylogo": False, "responsive": True})
     topo = json.dumps({"world_110m": empty_topojson(), "world_50m": empty_topojson()})
     return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>" + _esc(title) + "</title>"
-            "<style>html,body{margin:0;height:100%}</style></head><body>"
+            # the toolbar sits under the banner and the what-if stripe (each a share of the page height), not on them
+            "<style>html,body{margin:0;height:100%}"
+            ".js-plotly-plot .plotly .modebar-container{top:calc(6.3vh + 4px) !important}</style></head><body>"
             f"<script>window.PlotlyGeoAssets = {{topojson: {topo}}};</script>{body}</body></html>")
 
 
