@@ -186,7 +186,8 @@ def _base_layers(lang: str) -> list:
         (_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", "#b9d6ee", 0, None),
         (_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", "#9a9a9a", 0.8,
          [html.escape(n) for n in units[name_col]]),
-    ])], _fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0)
+    ])], {**_fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0),
+           "meta": "place-labels"}
 
 
 def _multi_fill(parts: list[tuple], *, opacity: float = 1, prefix_ids: bool = True, name: str = "") -> dict:
@@ -394,6 +395,8 @@ def to_geo(fig: dict, bounds: tuple[float, float, float, float], domain: dict | 
         t["type"] = _GEO_TYPES.get(t["type"], t["type"])
         if t.get("visible") == "legendonly":  # a legend row on paper at full strength (nothing to draw)
             t["visible"] = True
+        if t.get("meta") == "place-labels":  # on paper a name cut by the frame is worse than no name
+            t = _labels_inside(t, bounds)
         if t["type"] == "choropleth":
             m = t.pop("marker")
             t["marker"] = {"line": m["line"], "opacity": m["opacity"]}
@@ -404,6 +407,18 @@ def to_geo(fig: dict, bounds: tuple[float, float, float, float], domain: dict | 
                      "lonaxis": {"range": [minx, maxx]}, "lataxis": {"range": [miny, maxy]},
                      **({"domain": domain} if domain else {})}
     return {"data": data, "layout": layout}
+
+
+def _labels_inside(trace: dict, bounds) -> dict:
+    """The place-label trace with only the names wholly inside ``bounds`` (lon/lat)."""
+    minx, miny, maxx, maxy = bounds
+    keep = []
+    for f in trace["geojson"]["features"]:
+        x0, y0, x1, y1 = shapely.from_geojson(json.dumps(f["geometry"])).bounds
+        if x0 >= minx and x1 <= maxx and y0 >= miny and y1 <= maxy:
+            keep.append(f)
+    ids = [f["id"] for f in keep]
+    return {**trace, "geojson": {"type": "FeatureCollection", "features": keep}, "locations": ids, "z": [1] * len(ids)}
 
 
 def view_bounds(view: MapView, width_px: int = 1200, height_px: int = 800) -> tuple[float, float, float, float]:

@@ -122,3 +122,21 @@ def test_pack_tables_say_what_they_leave_out():
     assert names[-1].startswith("… and ") and len(names) < 200
     legend = _legend_tables([(f"N{i}", "#123456") for i in range(30)], {"x": [0.5, 0.9], "y": [0.1, 0.5]}, 794)
     assert [n for t in legend for n in t["cells"]["values"][1]] == [f"N{i}" for i in range(30)]  # all of them
+
+
+def test_exports_draw_no_place_name_cut_by_the_frame():
+    """On paper a name the frame would cut (SLOVAKIA, Black Sea at the edge) is left out; names inside stay."""
+    import shapely
+
+    from ua_coverage.figures import MapView, map_figure, to_geo
+    from ua_coverage.workflow import analyze_plan, sample_plan
+
+    plan = sample_plan()
+    fig = map_figure(plan, analyze_plan(plan), MapView(domain="land"))
+    (labels,) = [t for t in fig["data"] if t.get("meta") == "place-labels"]
+    bounds = (24.0, 45.5, 38.0, 52.0)
+    (framed,) = [t for t in to_geo(fig, bounds)["data"] if t.get("meta") == "place-labels"]
+    boxes = [shapely.geometry.shape(f["geometry"]).bounds for f in labels["geojson"]["features"]]
+    inside = [b[0] >= 24.0 and b[2] <= 38.0 and b[1] >= 45.5 and b[3] <= 52.0 for b in boxes]
+    assert 0 < sum(inside) < len(boxes)  # some names cross this frame, most do not
+    assert len(framed["geojson"]["features"]) == sum(inside) == len(framed["locations"]) == len(framed["z"])
