@@ -215,24 +215,22 @@ def build() -> None:
     _write(extents, "extents.geojson")
     _write(gpd.GeoDataFrame({"name": ["Notional line of contact"], "notes": [NOTE + "; approximate"]},
                             geometry=[line], crs=4326), "line_of_contact.geojson")
-    with open(OUT / "contingents.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["code", "name", "colour", "notes"])
-        for row in CONTINGENTS:
-            w.writerow(row)
-    print(f"wrote contingents.csv: {len(CONTINGENTS)} contingents")
-    with open(OUT / "phases.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["name", "start", "end", "notes"])
-        for row in PHASES:
-            w.writerow(row)
-    print(f"wrote phases.csv: {len(PHASES)} phases")
+    _write_csv("contingents.csv", ["code", "name", "colour", "notes"], CONTINGENTS)
+    _write_csv("phases.csv", ["name", "start", "end", "notes"], PHASES)
     sensors = gpd.GeoDataFrame(
         [{"sensor_id": sid, "name": name, "domain": dom, "contingent": cont, "range_km": float(rng),
           "antenna_m": None if ant is None else float(ant), "type": kind, "valid_from": "2027-01-01",
           "notes": NOTE} for sid, name, dom, cont, _xy, rng, ant, kind in SENSORS],
         geometry=[Point(xy) for *_a, xy, _r, _h, _k in SENSORS], crs=4326)
     _write(sensors, "sensors.geojson")
+
+
+def _write_csv(name: str, header: list[str], rows: list) -> None:
+    with open(OUT / name, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(header)
+        w.writerows(rows)
+    print(f"wrote {name}: {len(rows)} rows")
 
 
 def _write(gdf: gpd.GeoDataFrame, name: str) -> None:

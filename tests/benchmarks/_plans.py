@@ -8,6 +8,16 @@ import geopandas as gpd
 CODES = ["FRA", "GBR", "DEU", "POL", "ITA", "NLD", "BEL", "DNK", "SWE", "NOR", "FIN", "EST", "LVA", "LTU", "ROU"]
 
 
+def random_points(area, n: int, rng) -> np.ndarray:
+    """``n`` uniformly random (lon, lat) points inside the polygon ``area``."""
+    x0, y0, x1, y1 = area.bounds
+    pts: list = []
+    while len(pts) < n:
+        cand = np.column_stack([rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)])
+        pts.extend(cand[shapely.contains_xy(area, cand[:, 0], cand[:, 1])][: n - len(pts)])
+    return np.asarray(pts)
+
+
 def make_plan(n: int, seed: int = 42, vertices: int = 150, clean: bool = False) -> gpd.GeoDataFrame:
     """``n`` sectors, ~``vertices`` vertices each, 20 % grown (overlaps), 20 % shrunk (gaps), 5 % unassigned.
 
@@ -22,12 +32,7 @@ def make_plan(n: int, seed: int = 42, vertices: int = 150, clean: bool = False) 
     rng = np.random.default_rng(seed)
     air = national_extents().layers["air"]
     x0, y0, x1, y1 = air.bounds
-    pts = []
-    while len(pts) < n:
-        cand = np.column_stack([rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)])
-        inside = shapely.contains_xy(air, cand[:, 0], cand[:, 1])
-        pts.extend(cand[inside][: n - len(pts)])
-    pts = np.asarray(pts)
+    pts = random_points(air, n, rng)
     cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(pts), extend_to=shapely.box(x0 - 1, y0 - 1, x1 + 1, y1 + 1)))
     tree = shapely.STRtree(cells)
     # order cells like the points

@@ -26,18 +26,12 @@ import time
 def make_sensors(n: int, seed: int = 11):
     import geopandas as gpd
     import numpy as np
-    import shapely
 
-    from _plans import CODES
+    from _plans import CODES, random_points
     from ua_coverage.domains import national_extents
 
     rng = np.random.default_rng(seed)
-    land = national_extents().layers["land"]
-    x0, y0, x1, y1 = land.bounds
-    pts = []
-    while len(pts) < n:
-        cand = np.column_stack([rng.uniform(x0, x1, 4 * n), rng.uniform(y0, y1, 4 * n)])
-        pts.extend(cand[shapely.contains_xy(land, cand[:, 0], cand[:, 1])][: n - len(pts)])
+    pts = random_points(national_extents().layers["land"], n, rng)
     rows = []
     for i, (x, y) in enumerate(pts):
         kind = rng.uniform()
