@@ -546,14 +546,8 @@ def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bott
 
 
 def _swatch(trace: dict) -> str:
-    """The colour a legend entry shows: the fill as it looks on the map (translucent fills blended on white)."""
-    from ..colours import as_filled
-
-    colour = trace.get("marker", {}).get("color") or trace.get("line", {}).get("color") or "#888888"
-    opacity = trace.get("_fill_opacity")
-    if isinstance(colour, str) and colour.startswith("#") and len(colour) == 7 and opacity:
-        return as_filled(colour, opacity)
-    return colour
+    """The colour a legend entry shows (the figure code gives each entry its fill as the map shows it)."""
+    return trace.get("marker", {}).get("color") or trace.get("line", {}).get("color") or "#888888"
 
 
 def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: int = 794) -> list[dict]:
