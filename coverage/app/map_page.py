@@ -104,7 +104,8 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                 html.Div([
                     html.Label("Day", htmlFor="day-slider", className="day-label"),
                     html.Div(dcc.Slider(id="day-slider", min=0, max=len(days) - 1, step=1, marks=marks,
-                                        value=days.index(at) if at in days else 0, included=False),
+                                        value=days.index(at) if at in days else 0, included=False,
+                                        allow_direct_input=False),  # its box would show a stop's index, not a day
                              className="day-slider"),
                     html.Button("▶ Play", id="day-play", n_clicks=0, className="day-play",
                                 title="step through the change dates"),
