@@ -206,6 +206,7 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sc
 
     from .ingest import read_sectors
     from .ingest.extents import read_extents
+    from .ingest.phases import read_phases
     from .ingest.registry import read_contingents
 
     if scope not in SCOPES:
@@ -217,26 +218,18 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sc
     inp = Inputs(scope=scope, notional=notional)
     problems: list[Problem] = []
     names = []
-    if contingents is not None:
+    tables = (("contingents", contingents, "contingents registry", read_contingents),
+              ("extents", extents, "extents file",
+               lambda src: read_extents(src, limits=limits, label=_label(src, "extents file"))),
+              ("phases", phases, "phases table", read_phases))
+    for attr, source, what, read in tables:  # each read on its own: every file's problems are reported
+        if source is None:
+            continue
         try:
-            inp.contingents = read_contingents(contingents)
+            setattr(inp, attr, read(source))
         except IngestError as exc:
             problems += exc.problems
-        names.append(_label(contingents, "contingents registry"))
-    if extents is not None:
-        try:
-            inp.extents = read_extents(extents, limits=limits, label=_label(extents, "extents file"))
-        except IngestError as exc:
-            problems += exc.problems
-        names.append(_label(extents, "extents file"))
-    if phases is not None:
-        from .ingest.phases import read_phases
-
-        try:
-            inp.phases = read_phases(phases)
-        except IngestError as exc:
-            problems += exc.problems
-        names.append(_label(phases, "phases table"))
+        names.append(_label(source, what))
     if sectors is not None:
         reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
         res = read_sectors(sectors, registry=reg, strict=True, repair=repair, limits=limits, layer=layer,

@@ -1,12 +1,11 @@
 """The coverage engine on the sample plan (designed findings) and on random plans (invariants)."""
 
-import contextlib
-import os
 
 import geopandas as gpd
 import numpy as np
 import pyproj
 import pytest
+from _engine import engine_settings
 import shapely
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -198,26 +197,6 @@ def test_partition_invariants(sectors, rnd):
 
 # ---- tiled partition (large plans) ------------------------------------------------------------
 
-@contextlib.contextmanager
-def _tiled(per_tile: int, workers: int = 0):
-    """Force the tiled path on small plans (and the worker processes when ``workers`` > 1)."""
-    from ua_coverage.engine import _partition, analysis
-
-    saved = _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES, os.environ.get("UA_COVERAGE_ENGINE_WORKERS")
-    _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = per_tile, 0
-    os.environ["UA_COVERAGE_ENGINE_WORKERS"] = str(workers)
-    analysis._ARRANGEMENTS.clear()
-    try:
-        yield
-    finally:
-        _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = saved[:2]
-        if saved[2] is None:
-            os.environ.pop("UA_COVERAGE_ENGINE_WORKERS", None)
-        else:
-            os.environ["UA_COVERAGE_ENGINE_WORKERS"] = saved[2]
-        analysis._ARRANGEMENTS.clear()
-
-
 def _by_key(rows):
     """(position, row) sorted by what the row is, not by area (equal areas may swap places)."""
     return sorted(enumerate(rows), key=lambda ir: (ir[1]["domain"], ir[1].get("sectors") or [],
@@ -245,7 +224,7 @@ def _same_result(a, b):
 @given(random_plans(), st.sampled_from([8, 20, 60]))
 def test_tiled_partition_matches_the_untiled_one(sectors, per_tile):
     whole = analyze(sectors, _extents(), None)
-    with _tiled(per_tile):
+    with engine_settings(per_tile):
         tiled = analyze(sectors, _extents(), None)
     _same_result(whole, tiled)
     faces = tiled.faces[(tiled.faces["layer"] == "land") & tiled.faces["in_extent"]]
@@ -275,7 +254,7 @@ def test_worker_processes_give_the_same_answer():
     sectors = check_sectors(make_plan(300, vertices=40)).sectors
     ext = national_extents()
     whole = analyze(sectors, ext, None)
-    with _tiled(800, workers=2):
+    with engine_settings(800, workers=2):
         pool = _partition.pool()
         assert len(pool) == 2
         pool[0].proc.kill()  # a dead worker is replaced, not fatal
@@ -345,7 +324,7 @@ def test_partition_layer_has_no_tile_cuts():
 def test_a_tile_failing_in_a_worker_raises_in_the_caller_and_the_worker_survives():
     from ua_coverage.engine import _partition
 
-    with _tiled(800, workers=2):
+    with engine_settings(800, workers=2):
         bad = {"sectors": np.array([b"not wkb"], dtype=object), "sector_idx": np.array([0]),
                "extent": shapely.to_wkb(shapely.box(0, 0, 1, 1)), "oblasts": np.array([], dtype=object),
                "oblast_idx": np.array([], dtype=np.int64), "box": None, "weight": 1}

@@ -140,3 +140,22 @@ def test_exports_draw_no_place_name_cut_by_the_frame():
     inside = [b[0] >= 24.0 and b[2] <= 38.0 and b[1] >= 45.5 and b[3] <= 52.0 for b in boxes]
     assert 0 < sum(inside) < len(boxes)  # some names cross this frame, most do not
     assert len(framed["geojson"]["features"]) == sum(inside) == len(framed["locations"]) == len(framed["z"])
+
+
+def test_the_legend_swatch_is_the_fill_the_map_shows():
+    """A zone's legend row has the colour its fill shows on the map (the registry colour at the zones' opacity,
+    on white), in the dashboard's legend and in the pack's legend tables alike."""
+    from ua_coverage.colours import as_filled
+    from ua_coverage.export import _swatch
+    from ua_coverage.figures import MapView, map_figure
+    from ua_coverage.workflow import analyze_plan, sample_plan
+
+    plan = sample_plan()
+    fig = map_figure(plan, analyze_plan(plan), MapView(domain="land"))
+    (zones,) = [t for t in fig["data"] if t.get("name") == "Zones"]
+    fra = dict(zip(plan.contingents["code"], plan.contingents["colour"]))["FRA"]
+    k = zones["locations"].index("L-05")  # led by FRA
+    scale = dict((round(s * zones["zmax"]), c) for s, c in zones["colorscale"])
+    assert scale[zones["z"][k]] == fra and zones["marker"]["line"]["color"][k] == fra
+    (row,) = [t for t in fig["data"] if t.get("showlegend") and t["name"].startswith("FRA")]
+    assert row["marker"]["color"] == _swatch(row) == as_filled(fra, zones["marker"]["opacity"])

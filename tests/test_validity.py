@@ -9,12 +9,12 @@ worker processes.
 from __future__ import annotations
 
 import json
-import os
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _engine import engine_settings
 import shapely
 
 from ua_coverage import figures, geodata
@@ -92,25 +92,10 @@ def voronoi_plan(n: int = 60, seed: int = 7) -> gpd.GeoDataFrame:
 @pytest.fixture
 def engine_mode(request):
     """``"untiled"``, ``"tiled"`` (tiny tiles) or ``"workers"`` (tiny tiles on two worker processes)."""
-    from ua_coverage.engine import _partition, analysis
-
     mode = getattr(request, "param", "untiled")
-    saved = _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES, os.environ.get("UA_COVERAGE_ENGINE_WORKERS")
-    if mode == "untiled":
-        _partition.VERTICES_PER_TILE = 10**9
-    else:
-        _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = 150, 0
-    os.environ["UA_COVERAGE_ENGINE_WORKERS"] = "2" if mode == "workers" else "0"
-    analysis._ARRANGEMENTS.clear()
-    try:
+    per_tile, workers = {"untiled": (10**9, 0), "tiled": (150, 0), "workers": (150, 2)}[mode]
+    with engine_settings(per_tile, workers):
         yield mode
-    finally:
-        _partition.VERTICES_PER_TILE, _partition.POOL_MIN_VERTICES = saved[:2]
-        if saved[2] is None:
-            os.environ.pop("UA_COVERAGE_ENGINE_WORKERS", None)
-        else:
-            os.environ["UA_COVERAGE_ENGINE_WORKERS"] = saved[2]
-        analysis._ARRANGEMENTS.clear()
 
 
 def _rings_of(geom: dict):

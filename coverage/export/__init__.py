@@ -382,6 +382,13 @@ def _id_list(ids: list[str], n: int = 8) -> str:
         f" ({len(ids)})" if len(ids) > n else "")
 
 
+def _id_count(ids: list[str], n: int = 2) -> str:
+    """Ids short enough for one line of a narrow cell: the count and the first ``n`` when there are more."""
+    if len(ids) <= n:
+        return ", ".join(ids) or "-"
+    return f"{len(ids)}: {', '.join(ids[:n])} …"
+
+
 def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en", marking: str | None = None,
                   timeout: float = 240, withdrawn: tuple = (), day: str | None = None, timeline_plan=None) -> Path:
     """A multi-page A4 landscape PDF: overview, one page per domain (map, gaps, overlaps), the gap through time
@@ -506,29 +513,29 @@ def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bott
 
     hrows = [[LAYER_TITLES[h["layer"]], h["from"], last_day(h["to"]),
               f"{(date.fromisoformat(h['to']) - date.fromisoformat(h['from'])).days}",
-              f"{h['extra_km2']:,.0f}", f"{h['gap_km2']:,.0f}", _id_list(h["ended"], 5), _id_list(h["started"], 5)]
+              f"{h['extra_km2']:,.0f}", f"{h['gap_km2']:,.0f}", _id_count(h["ended"], 3), _id_count(h["started"], 3)]
              for h in holes[:6]]
     if len(holes) > 6:
         hrows.append([f"… and {len(holes) - 6} more handover gaps — full list: ua-coverage analyze --timeline --json"]
                      + [""] * 7)
     layers = list(rows[0]["domains"])
     irows = [[r["from"], last_day(r["to"]),
-              ", ".join(r["phase"]) or "-", f"{r['active_sectors']}", _id_list(r["starting"], 4),
-              _id_list(r["ending"], 4), *[f"{r['domains'][lay]['gap_km2']:,.0f}" for lay in layers]]
+              ", ".join(r["phase"]) or "-", f"{r['active_sectors']}", _id_count(r["starting"]),
+              _id_count(r["ending"]), *[f"{r['domains'][lay]['gap_km2']:,.0f}" for lay in layers]]
              for r in rows if r["from"]]
     h_top = 0.545
     i_top = h_top - (62 + 26 * max(len(hrows), 1)) / height - 0.03  # the intervals right under the handover gaps
-    room = max(int((i_top - bottom) * height / 24) - 1, 3)
-    if len(irows) > room:
-        irows = irows[:room - 1] + [[f"… and {len(irows) - room + 1} more intervals — full list: ua-coverage "
-                                     "analyze --timeline --json"] + [""] * (5 + len(layers))]
+    room = max(int((i_top - bottom) * height / 24) - 2, 3)  # rows of one line; the last note takes two
+    if len(irows) > room:  # the note sits in the wide columns, so it never wraps out of its row
+        irows = irows[:room - 1] + [[f"… +{len(irows) - room + 1}", "", "", "", "more intervals: the full list is in",
+                                     "ua-coverage analyze --timeline --json"] + [""] * len(layers)]
     traces = chart["data"] + [
         _table(["Handover gap in", "From", "To (incl.)", "Days", "Extra gap km²", "Gap km²", "Ended", "Started"],
-               hrows or [["none: no layer's gap is larger than before and after it", "", "", "", "", "", "", ""]],
+               hrows or [["none", "", "", "", "", "", "no layer's gap is larger than before and after it", ""]],
                {"x": [0.01, 0.99], "y": [i_top + 0.03, h_top]}, [0.12, 0.09, 0.09, 0.05, 0.1, 0.09, 0.23, 0.23]),
         _table(["From", "To (incl.)", "Phase", "Active", "Starting", "Ending",
                 *[f"{LAYER_TITLES[lay]} gap km²" for lay in layers]], irows,
-               {"x": [0.01, 0.99], "y": [bottom, i_top]}, [0.08, 0.08, 0.1, 0.05, 0.17, 0.17] + [0.0875] * len(layers))]
+               {"x": [0.01, 0.99], "y": [bottom, i_top]}, [0.08, 0.08, 0.1, 0.05, 0.2, 0.2] + [0.075] * len(layers))]
     layout = {"xaxis": {**chart["layout"]["xaxis"], "domain": [0.07, 0.98], "anchor": "y"},
               "yaxis": {**chart["layout"]["yaxis"], "domain": chart_y, "anchor": "x", "range": [0, top_y * 1.18]},
               "legend": {"orientation": "h"}, "plot_bgcolor": "white"}

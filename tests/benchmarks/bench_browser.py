@@ -128,7 +128,6 @@ class Page:
 def _first_load(page: Page) -> tuple[float, float, float, int]:
     d = page.d
     d.get("about:blank")
-    t_nav = time.time()
     d.get(page.url)
     end = time.time() + 240
     while time.time() < end and not page.js(HOOK):
@@ -140,13 +139,11 @@ def _first_load(page: Page) -> tuple[float, float, float, int]:
         if s[0] and "km²" in s[1]:
             break
         time.sleep(0.05)
-    start = page.js("return performance.timeOrigin") / 1000
     secs = page.settle(0, kpi=False, draw=True, timeout=max(end - time.time(), 1))
     resources = page.js("return performance.getEntriesByType('resource').map(r => [r.name, r.transferSize, "
                         "r.encodedBodySize, r.decodedBodySize]);")
     cb = [r for r in resources if "_dash-update-component" in r[0]]
     static = [r for r in resources if "_dash-update-component" not in r[0]]
-    del t_nav, start
     return secs, sum(r[1] for r in cb) / 1e6, sum(r[3] for r in cb) / 1e6, sum(r[1] for r in static)
 
 
