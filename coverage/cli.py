@@ -149,7 +149,7 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-SAMPLE_SENSORS = "\0sample"  # --sensors with no FILE
+PLAN_SENSORS = "\0plan"  # --sensors with no FILE: the plan's own
 
 
 def _sensors(args, plan, day: str | None) -> dict:
@@ -159,17 +159,17 @@ def _sensors(args, plan, day: str | None) -> dict:
     from .ingest.sensors import read_sensors
 
     source = args.sensors
-    if source == SAMPLE_SENSORS:
-        from . import geodata
-
-        source = geodata.sample_sensors_path()
-    sensors, problems, _ = read_sensors(source, registry=plan.registry())
-    if problems:
-        raise ValidationError(f"{Path(source).name} cannot be used: {problems[0]}", rule=problems[0].rule,
-                              problems=problems)
-    if day:
-        sensors = sensors[[(not f or f <= day) and (not t or day <= t)
-                           for f, t in zip(sensors["valid_from"], sensors["valid_to"])]]
+    if source == PLAN_SENSORS:
+        if not len(plan.sensors):
+            raise UsageError("this plan has no sensor set: give --sensors FILE (or import one with "
+                             "ua-coverage import --sensors FILE)", rule="sensors-missing")
+        sensors = plan.sensors
+    else:
+        sensors, problems, _ = read_sensors(source, registry=plan.registry())
+        if problems:
+            raise ValidationError(f"{Path(source).name} cannot be used: {problems[0]}", rule=problems[0].rule,
+                                  problems=problems)
+    sensors = replace(plan, sensors=sensors).sensors_on(day)
     heights = None
     if args.target_altitudes_ft:
         try:
@@ -268,11 +268,24 @@ def _print_diff(d: dict, out=None) -> None:
     for c in ph.get("changed", []):
         line(f"  * phase      {c['name']}: " + ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}"
                                                          for k, v in c["changes"].items()))
+    sen = d.get("sensors", {})
+    for n in sen.get("added", []):
+        line(f"  + sensor     {n} added")
+    for n in sen.get("removed", []):
+        line(f"  - sensor     {n} removed")
+    for c in sen.get("changed", []):
+        line(f"  * sensor     {c['sensor_id']}: " + ", ".join(_sensor_change(k, v) for k, v in c["changes"].items()))
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         line(f"  ! notional   {'yes' if nt['from'] else 'no'} -> {'yes' if nt['to'] else 'no'}")
     if d.get("coverage"):
         _print_effect(d["coverage"], out)
+
+
+def _sensor_change(k: str, v: dict) -> str:
+    if k == "position":
+        return f"moved {v['moved_m'] / 1000:,.2f} km"
+    return f"{k}: {v['from']!r} -> {v['to']!r}"
 
 
 def _print_effect(effect: dict, out=None) -> None:
@@ -288,14 +301,14 @@ def cmd_import(args) -> int:
     from . import workflow
     from .errors import ConflictError
 
-    if not (args.file or args.contingents or args.extents or args.phases):
-        raise UsageError("give a SECTOR_FILE, --contingents CSV, --extents FILE or --phases CSV (or several)",
-                         rule="nothing-to-import")
+    if not (args.file or args.contingents or args.extents or args.phases or args.sensors):
+        raise UsageError("give a SECTOR_FILE, --contingents CSV, --extents FILE, --phases CSV or --sensors FILE "
+                         "(or several)", rule="nothing-to-import")
     st = workflow.open_store(args.data_dir)
     cur = st.current()
     base = cur.id if args.base is None else _rev_id(args.base)
     prop = workflow.propose(st, sectors=args.file, contingents=args.contingents, extents=args.extents,
-                            phases=args.phases,
+                            phases=args.phases, sensors=args.sensors,
                             scope=args.scope, notional=args.notional, base=base, repair=args.repair,
                             layer=args.layer, encoding=args.encoding, progress=_progress("partition", "tiles"))
     for w in prop.warnings:
@@ -478,7 +491,7 @@ def cmd_serve(args) -> int:
 def cmd_export(args) -> int:
     from . import workflow
     from .export import ALL_FORMATS, run_export
-    from .figures import MapView, zoom_to
+    from .figures import DEFAULT_LAYERS, VIEW_LAYERS, MapView, zoom_to
 
     fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
     if fmt not in ALL_FORMATS:
@@ -501,8 +514,15 @@ def cmd_export(args) -> int:
         if args.domain != "air" or not (0 <= args.band < len(analysis.air_bands)):
             raise UsageError(f"--band needs --domain air and a number below {len(analysis.air_bands)}")
         band = args.band
-    layers = tuple(x.strip() for x in args.layers.split(",")) if args.layers else ("zones", "gaps", "overlaps", "labels")
-    view = MapView(domain=args.domain, layers=layers, band=band, lang=args.lang, withdrawn=withdrawn)
+    layers = tuple(x.strip() for x in args.layers.split(",") if x.strip()) if args.layers else DEFAULT_LAYERS
+    unknown = [x for x in layers if x not in VIEW_LAYERS]
+    if unknown:
+        raise UsageError(f"--layers: {', '.join(unknown)} is not a layer; choose from {','.join(VIEW_LAYERS)}")
+    if set(layers) & {"sensors", "unwatched"} and not len(plan.sensors):
+        raise UsageError(f"revision {info.id} has no sensor set to draw; import one with ua-coverage import "
+                         "--sensors FILE", rule="sensors-missing")
+    view = MapView(domain=args.domain, layers=layers, band=band, lang=args.lang, withdrawn=withdrawn,
+                   sensor_altitude_ft=args.sensor_altitude_ft)
     if bounds:
         z = zoom_to(bounds)
         view.center, view.zoom = z["center"], z["zoom"]
@@ -621,9 +641,9 @@ def _add_analyze(sub) -> None:
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
-    a.add_argument("--sensors", metavar="FILE", nargs="?", const=SAMPLE_SENSORS,
-                   help="point sensors with a reach: add what they watch per domain (no FILE: the sample's NOTIONAL "
-                        "sensor set)")
+    a.add_argument("--sensors", metavar="FILE", nargs="?", const=PLAN_SENSORS,
+                   help="point sensors with a reach: add what they watch per domain (no FILE: the plan's own sensor "
+                        "set, i.e. the revision's, or the sample's NOTIONAL one)")
     a.add_argument("--target-altitudes-ft", metavar="LIST",
                    help="air target altitudes for --sensors, feet (default: 0 and every air zone's floor_ft)")
     a.add_argument("--timeline", action="store_true",
@@ -643,6 +663,8 @@ def _add_import(sub) -> None:
     im.add_argument("--contingents", metavar="CSV", help="a new contingents registry for this revision")
     im.add_argument("--extents", metavar="FILE", help="areas of responsibility: replaces the layers it names")
     im.add_argument("--phases", metavar="CSV", help="the plan's phases table (name,start,end[,notes])")
+    im.add_argument("--sensors", metavar="FILE", help="the plan's sensor set (points with a reach; replaces the "
+                                                      "whole set; see the README's Sensors section)")
     im.add_argument("--notional", action="store_true",
                     help="mark the new revision as NOTIONAL (illustrative) data; by default it is not")
     im.add_argument("--dry-run", action="store_true", help="show the change and its effect, commit nothing")
@@ -706,7 +728,10 @@ def _add_export(sub) -> None:
     ex.add_argument("--subtitle")
     ex.add_argument("--lang", choices=["en", "uk"], default="en", help="place labels")
     ex.add_argument("--band", type=int, metavar="N", help="air altitude band index (see analyze --json air_bands)")
-    ex.add_argument("--layers", metavar="LIST", help="comma-separated: zones,gaps,overlaps,labels (default all)")
+    ex.add_argument("--layers", metavar="LIST", help="comma-separated: zones,gaps,overlaps,labels,sensors,unwatched "
+                                                     "(default zones,gaps,overlaps,labels)")
+    ex.add_argument("--sensor-altitude-ft", type=float, default=0.0, metavar="FT",
+                    help="with --domain air and the sensors/unwatched layers: the target altitude (default 0)")
     ex.add_argument("--without", metavar="CODES", help="what-if: comma-separated contingents that withdrew")
     ex.add_argument("--at", metavar="YYYY-MM-DD", help="the plan as it stands on that day (validity dates, phases)")
     ex.add_argument("--bounds", metavar="W,S,E,N", help="map extent in degrees (default: all of Ukraine)")

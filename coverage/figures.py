@@ -19,6 +19,7 @@ import shapely
 
 from . import geodata
 from .colours import FILL_OPACITY, as_filled
+from .engine.sensors import sensor_layer
 
 GAP_FILL = "#ff00ff"       # conspicuous, not the hostile red; outlined in black
 GAP_LINE = "#000000"
@@ -41,7 +42,16 @@ class MapView:
     center: dict = field(default_factory=lambda: dict(UKRAINE_VIEW["center"]))
     zoom: float = UKRAINE_VIEW["zoom"]
     withdrawn: tuple = ()
+    #: air sensors are drawn for targets at this altitude (feet above the surface)
+    sensor_altitude_ft: float = 0.0
 
+
+#: every layer a view can show (``sensors`` and ``unwatched`` only draw something when the plan has sensors)
+VIEW_LAYERS = ("zones", "gaps", "overlaps", "labels", "sensors", "unwatched")
+DEFAULT_LAYERS = ("zones", "gaps", "overlaps", "labels")
+UNWATCHED_FILL = "#e66100"   # orange: not the gap magenta, not a contingent colour
+FOOTPRINT_LINE = "#004d40"
+RANGE_RING = "#6f6f6f"
 
 DISPLAY_GRID = 1e-4  # degrees (~10 m): display coordinates are snapped to this grid
 
@@ -330,6 +340,13 @@ def map_figure(plan, analysis, view: MapView, *, title: str | None = None, heigh
         t, l = _memo(analysis, ("gaps", layer, view.band), lambda: _gap_traces(analysis, layer, view.band))
         traces += t
         legend += l
+    if ("sensors" in view.layers or "unwatched" in view.layers) and len(getattr(plan, "sensors", ())):
+        alt = float(view.sensor_altitude_ft or 0.0)
+        watch = sensor_view(plan, analysis, layer, alt)
+        t, l = _memo(analysis, ("sensor-traces", layer, alt, "sensors" in view.layers, "unwatched" in view.layers),
+                     lambda: _sensor_traces(plan, watch, "sensors" in view.layers, "unwatched" in view.layers))
+        traces += t
+        legend += l
     extent = plan.full_extents().layers[layer]
     traces.append(_by_geoms("extent", [extent], lambda: _outline([extent], "#444444", 1.2, "Extent")))
     legend.append((f"{LAYER_TITLES[layer]} extent (outline)", "#444444"))
@@ -354,6 +371,83 @@ def map_figure(plan, analysis, view: MapView, *, title: str | None = None, heigh
     if title:
         layout["title"] = {"text": title, "x": 0.01}
     return {"data": traces, "layout": layout}
+
+
+def sensor_view(plan, analysis, domain: str, altitude_ft: float = 0.0) -> dict | None:
+    """The sensors' watched layer of a view (:func:`~ua_coverage.engine.sensors.sensor_layer`), memoised with the
+    view's analysis: the map and the KPI card show the same numbers. None when the plan has no sensors."""
+    if not len(getattr(plan, "sensors", ())):
+        return None
+    alt = float(altitude_ft or 0.0)
+    return _memo(analysis, ("sensor-layer", domain, alt, len(plan.sensors)),
+                 lambda: sensor_layer(plan.sensors, plan.full_extents(), domain, alt))
+
+
+def sensor_hover(row: dict, note: str) -> str:
+    """A sensor's hover: id, name, type, contingents, range, reach and what limits it (smooth earth)."""
+    limit = (f"radar horizon {row['horizon_km']:,.1f} km (target {row['target_m']:,.0f} m)" if row["horizon_limited"]
+             else "its range" if row["horizon_km"] is None else f"its range (horizon {row['horizon_km']:,.1f} km)")
+    return (f"<b>{html.escape(row['sensor_id'])}</b> {html.escape(row['name'])}<br>"
+            f"{html.escape(row['type'] or 'sensor')} · {html.escape(row['contingent'] or 'no contingent')}<br>"
+            f"range {row['range_km']:,.1f} km · reach {row['reach_km']:,.1f} km, limited by {limit}<br>"
+            f"<i>{html.escape(note)}</i>")
+
+
+def _sensor_traces(plan, watch: dict, show_sensors: bool, show_unwatched: bool):
+    """The watched view of a domain: unwatched areas in their own style, each footprint outlined, the nominal range
+    ring where the horizon cuts it short, and each sensor as a marker coloured by its lead contingent."""
+    traces, legend = [], []
+    alt = "" if watch["altitude_ft"] is None else f" at {watch['altitude_ft']:,.0f} ft"
+    if show_unwatched and not watch["unwatched"].is_empty:
+        # hatched, not filled: the zones' colours stay true beneath (a fill would tint every colour in the legend)
+        hatch = _hatch(watch["unwatched"])
+        hatch["name"] = "Unwatched"
+        traces.append(hatch)
+        edge = _outline([watch["unwatched"]], UNWATCHED_FILL, 1.4, "Unwatched (edge)")
+        edge["hovertext"] = (f"<b>Unwatched by sensors</b>{alt}: {watch['gap_km2']:,.0f} km² "
+                             f"({100 - watch['covered_pct']:.1f} % of the extent)<br><i>{watch['note']}</i>")
+        traces.append(edge)
+        legend.append((f"Unwatched{alt} (hatched)", UNWATCHED_FILL))
+    if show_sensors and watch["sensors"]:
+        rings = [g for g in watch["range_rings"] if g is not None]
+        if rings:
+            traces.append(_outline(rings, RANGE_RING, 0.8, "Nominal range"))
+            legend.append(("Nominal range (beyond the horizon)", RANGE_RING))
+        shapes = [g for g in watch["footprints"] if not g.is_empty]
+        if shapes:
+            traces.append(_outline(shapes, FOOTPRINT_LINE, 1.6, "Sensor footprint"))
+            legend.append((f"Sensor reach{alt} (smooth earth)", FOOTPRINT_LINE))
+        colours = dict(zip(plan.contingents["code"], plan.contingents["colour"]))
+        rows = watch["sensors"]
+        leads = [(r["contingent"].split(";")[0] if r["contingent"] else "") for r in rows]
+        traces.append({"type": "scattermap", "lon": [r["lon"] for r in rows], "lat": [r["lat"] for r in rows],
+                       "mode": "markers", "name": "Sensors", "showlegend": False,
+                       "marker": {"size": 11, "color": [colours.get(c, UNKNOWN) if c else UNASSIGNED for c in leads]},
+                       "hovertext": [sensor_hover(r, watch["note"]) for r in rows], "hoverinfo": "text"})
+        for lead in sorted(set(leads)):  # a marker's colour is its lead's: every colour is in the legend
+            legend.append((f"Sensor, {lead or 'no'} lead", colours.get(lead, UNKNOWN) if lead else UNASSIGNED))
+    return traces, legend
+
+
+def _hatch(geom, spacing: float = 0.16) -> dict:
+    """Diagonal lines ``spacing`` degrees apart clipped to ``geom``, as one line trace (a pattern the map and
+    every export can draw)."""
+    minx, miny, maxx, maxy = geom.bounds
+    starts = np.arange(minx - (maxy - miny), maxx + spacing, spacing)
+    lines = shapely.multilinestrings([[[x, miny], [x + (maxy - miny), maxy]] for x in starts])
+    try:
+        cut = shapely.intersection(lines, shapely.simplify(geom, DISPLAY_TOLERANCE))
+    except Exception:  # noqa: BLE001 - an odd geometry is outlined only, never an error
+        cut = shapely.MultiLineString()
+    lon, lat = [], []
+    for part in shapely.get_parts(cut):
+        if part.geom_type != "LineString" or part.is_empty:
+            continue
+        xy = shapely.get_coordinates(part)
+        lon += list(np.round(xy[:, 0], 4)) + [None]
+        lat += list(np.round(xy[:, 1], 4)) + [None]
+    return {"type": "scattermap", "lon": lon, "lat": lat, "mode": "lines",
+            "line": {"color": UNWATCHED_FILL, "width": 1.1}, "hoverinfo": "skip", "showlegend": False}
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,9 @@ import shapely
 from .domains import Extents, national_extents
 
 PHASE_FIELDS = ("name", "start", "end", "notes")
+SENSOR_FIELDS = ("sensor_id", "name", "domain", "contingent", "type", "range_km", "min_range_km", "azimuth_from_deg",
+                 "azimuth_to_deg", "antenna_m", "target_m", "valid_from", "valid_to", "notes")
+SENSOR_NUMBERS = ("range_km", "min_range_km", "azimuth_from_deg", "azimuth_to_deg", "antenna_m", "target_m")
 SECTOR_FIELDS = ("sector_id", "name", "domain", "kind", "contingent", "floor_ft", "ceiling_ft", "phase",
                  "valid_from", "valid_to", "notes")
 _DERIVED = ("contingents", "layer", "geometry")
@@ -34,6 +37,8 @@ class Plan:
     notional: bool = False
     #: the phases table (``name``, ``start``, ``end``, ``notes``; ISO dates, empty = open), maybe empty
     phases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PHASE_FIELDS)))
+    #: the sensor set (points with a reach, see :mod:`ua_coverage.ingest.sensors`), maybe empty
+    sensors: gpd.GeoDataFrame = field(default_factory=lambda: empty_sensors())
 
     def full_extents(self) -> Extents:
         """National defaults with the plan's own layers on top."""
@@ -46,7 +51,8 @@ class Plan:
         """What-if: the plan as if these contingents withdrew.
 
         Each is removed from every sector it leads or supports; a supporting nation then leads, and a
-        sector left with nobody becomes unassigned.
+        sector left with nobody becomes unassigned. Their sensors go with them: a sensor manned by a
+        withdrawn nation and another stays (the other runs it); one left with nobody is switched off.
         """
         gone = set(codes)
         if not gone:
@@ -54,7 +60,14 @@ class Plan:
         s = self.sectors.copy()
         s["contingents"] = [tuple(c for c in cs if c not in gone) for cs in s["contingents"]]
         s["contingent"] = [";".join(cs) for cs in s["contingents"]]
-        return Plan(s, self.contingents, self.extents, self.notional, self.phases)
+        sensors = self.sensors
+        if len(sensors):
+            from .schema import parse_contingents
+
+            left = [";".join(c for c in parse_contingents(v) if c not in gone) for v in sensors["contingent"]]
+            keep = [bool(x) or not parse_contingents(v) for x, v in zip(left, sensors["contingent"])]
+            sensors = sensors.assign(contingent=left)[keep].reset_index(drop=True)
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases, sensors)
 
     # -- time ----------------------------------------------------------------------------------------------
     def periods(self) -> list[tuple[str | None, str | None]]:
@@ -96,12 +109,51 @@ class Plan:
         if day is None:
             return self
         s = self.sectors[self.active_on(day)].reset_index(drop=True)
-        return Plan(s, self.contingents, self.extents, self.notional, self.phases)
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases, self.sensors_on(day))
+
+    def sensors_on(self, day: str | None) -> gpd.GeoDataFrame:
+        """The sensors in service on ``day`` (their own ``valid_from``/``valid_to``, both inclusive)."""
+        sen = self.sensors
+        if day is None or not len(sen):
+            return sen
+        keep = [(not f or f <= day) and (not t or day <= t) for f, t in zip(sen["valid_from"], sen["valid_to"])]
+        return sen[keep].reset_index(drop=True)
 
     def phases_on(self, day: str) -> list[str]:
         """The phases whose period holds ``day``."""
         return [str(r["name"]) for r in self.phases.to_dict("records")
                 if (not r["start"] or r["start"] <= day) and (not r["end"] or day <= r["end"])]
+
+
+def empty_sensors() -> gpd.GeoDataFrame:
+    """A sensor set with no sensors (the canonical columns)."""
+    return gpd.GeoDataFrame({f: pd.Series(dtype=float if f in SENSOR_NUMBERS else object) for f in SENSOR_FIELDS},
+                            geometry=gpd.GeoSeries([], crs=4326))
+
+
+def sensor_attrs(row) -> dict:
+    """One sensor's attributes as JSON-able values (the canonical fields; empty numbers as None)."""
+    out = {}
+    for f in SENSOR_FIELDS:
+        v = row.get(f)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            v = None if f in SENSOR_NUMBERS else ""
+        elif hasattr(v, "item"):
+            v = v.item()
+        out[f] = float(v) if f in SENSOR_NUMBERS and v is not None else v
+    return out
+
+
+def sensors_from_rows(attrs: list[dict], geoms: list) -> gpd.GeoDataFrame:
+    """A sensor frame from stored attributes and point geometries."""
+    if not attrs:
+        return empty_sensors()
+    frame = pd.DataFrame(attrs, columns=list(SENSOR_FIELDS))
+    for f in SENSOR_NUMBERS:
+        frame[f] = pd.to_numeric(frame[f], errors="coerce").astype(float)
+    for f in set(SENSOR_FIELDS) - set(SENSOR_NUMBERS):
+        frame[f] = frame[f].fillna("").astype(str)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(list(geoms), crs=4326))
 
 
 def sector_attrs(row) -> dict:
@@ -136,4 +188,10 @@ def content_hash(plan: Plan) -> str:
     if len(plan.phases):
         h.update(b"\x00phases")
         h.update(plan.phases.sort_values("name").astype(str).to_csv(index=False).encode())
+    if len(plan.sensors):  # absent from plans without sensors: their hashes stay what they were
+        h.update(b"\x00sensors")
+        sen = plan.sensors.sort_values("sensor_id", kind="stable")
+        for (_, row), geom in zip(sen.iterrows(), sen.geometry):
+            h.update(json.dumps(sensor_attrs(row), sort_keys=True, ensure_ascii=False, default=str).encode())
+            h.update(shapely.to_wkb(geom, output_dimension=2))
     return h.hexdigest()

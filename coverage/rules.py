@@ -137,14 +137,17 @@ _TABLE = [
        web="Keep the code in the registry, or re-assign those sectors in the same upload."),
     # sensors
     _r("sensor-invalid", "sensors", cli="Fix the sensor's range, azimuth sector or heights (see the README)."),
+    _r("sensors-missing", "sensors", cli="Import a sensor set (ua-coverage import --sensors FILE) or give --sensors FILE.",
+       web="Upload a sensor file (points with range_km) on the Upload page."),
     # phases table
     _r("phases-invalid", "phases", cli="Fix the rows listed (name,start,end[,notes]; dates YYYY-MM-DD)."),
     # extents
     _r("extents-invalid", "extents", cli="Fix the features listed."),
     # plan workflow
     _r("scope-invalid", "workflow", cli="Use --scope layers, sectors or all.", web="Choose one of the three scopes."),
-    _r("nothing-to-import", "workflow", cli="Give a sector file, --contingents CSV or --extents FILE.",
-       web="Choose a sector file, a contingents registry or an extents file."),
+    _r("nothing-to-import", "workflow", cli="Give a sector file, --contingents CSV, --extents FILE, --phases CSV or "
+                                            "--sensors FILE.",
+       web="Choose a sector file, a contingents registry, an extents file, a phases table or a sensor file."),
     _r("message-missing", "workflow", cli="Say what the revision changes with -m.",
        web="Write a message saying what this revision changes."),
     _r("author-missing", "workflow", cli="Name the author with --author.", web="Sign in again."),

@@ -30,7 +30,7 @@ Examples
 >>> p = propose(st, sectors=None, contingents=None, extents=None)
 Traceback (most recent call last):
 ...
-ua_coverage.errors.UsageError: nothing to import: give a sector file, a contingents registry, an extents file or a phases table
+ua_coverage.errors.UsageError: nothing to import: give a sector file, a contingents registry, an extents file, a phases table or a sensor file
 """
 from __future__ import annotations
 
@@ -75,7 +75,18 @@ def sample_plan() -> Plan:
 
     reg = read_contingents(geodata.sample_contingents_path())
     res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True, isolate=False)
-    return Plan(res.sectors, reg, sample_extents(), notional=True, phases=read_phases(geodata.sample_phases_path()))
+    return Plan(res.sectors, reg, sample_extents(), notional=True, phases=read_phases(geodata.sample_phases_path()),
+                sensors=_sample_sensors(set(reg["code"])))
+
+
+def _sample_sensors(registry: set[str]):
+    from . import geodata
+    from .ingest.sensors import read_sensors
+
+    sensors, problems, _ = read_sensors(geodata.sample_sensors_path(), registry=registry)
+    if problems:  # the bundled file is checked by the tests; this would be a packaging fault
+        raise IngestError(f"the sample sensor set is broken: {problems[0]}", problems=problems)
+    return sensors
 
 
 def analyze_sample(min_area_km2: float | None = None):
@@ -92,7 +103,7 @@ def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair:
                     layer: str | None = None, encoding: str | None = None, phases=None):
     """A plan from local files for analysis (lenient: no upload limits, unknown codes reported, not refused).
 
-    With no ``sector_file``, the NOTIONAL sample plan with its own extents and phases. Returns
+    With no ``sector_file``, the NOTIONAL sample plan with its own extents, phases and sensors. Returns
     ``(plan, warnings, sectors_label, registry_label)``; raises
     :class:`~ua_coverage.errors.ValidationError` if the file breaks a rule other than the limits.
     """
@@ -123,6 +134,8 @@ def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair:
     plan = Plan(res.sectors, registry, own, notional=sample)
     if table is not None:
         plan.phases = table
+    if sample:
+        plan.sensors = _sample_sensors(set(registry["code"]))
     return plan, res.warnings, sector_path, reg_path
 
 
@@ -159,6 +172,7 @@ class Inputs:
     contingents: object = None  # registry DataFrame, or None
     extents: Extents | None = None
     phases: object = None  # phases table DataFrame, or None
+    sensors: object = None  # sensor set GeoDataFrame, or None
     scope: str = DEFAULT_SCOPE
     notional: bool = False
     source_name: str = ""
@@ -197,7 +211,8 @@ class Proposal:
         return pickle.loads(data)  # our own bytes, from the store's pending table
 
 
-def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, scope: str = DEFAULT_SCOPE,
+def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sensors=None,
+                scope: str = DEFAULT_SCOPE,
                 notional: bool = False, repair: bool = False, layer: str | None = None,
                 encoding: str | None = None, limits: Limits | None = None, registry: set[str] | None = None,
                 sectors_name: str | None = None) -> tuple[Inputs, list[Problem]]:
@@ -211,9 +226,9 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sc
 
     if scope not in SCOPES:
         raise UsageError(f"scope {scope!r} is not one of {', '.join(SCOPES)}", rule="scope-invalid")
-    if sectors is None and contingents is None and extents is None and phases is None:
-        raise UsageError("nothing to import: give a sector file, a contingents registry, an extents file or a "
-                         "phases table", rule="nothing-to-import")
+    if sectors is None and contingents is None and extents is None and phases is None and sensors is None:
+        raise UsageError("nothing to import: give a sector file, a contingents registry, an extents file, a "
+                         "phases table or a sensor file", rule="nothing-to-import")
     limits = limits or Limits.from_env()
     inp = Inputs(scope=scope, notional=notional)
     problems: list[Problem] = []
@@ -230,8 +245,16 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sc
         except IngestError as exc:
             problems += exc.problems
         names.append(_label(source, what))
+    reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
+    if sensors is not None:
+        from .ingest.sensors import read_sensors
+
+        frame, sensor_problems, sensor_warnings = read_sensors(sensors, registry=reg, strict=True, limits=limits)
+        problems += sensor_problems
+        inp.warnings += sensor_warnings
+        inp.sensors = frame
+        names.append(_label(sensors, "sensor file"))
     if sectors is not None:
-        reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
         res = read_sectors(sectors, registry=reg, strict=True, repair=repair, limits=limits, layer=layer,
                            encoding=encoding)
         problems += res.problems
@@ -241,7 +264,7 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sc
         names.insert(0, sectors_name or (Path(sectors).name if not isinstance(sectors, (bytes, bytearray))
                                          else "the uploaded file"))
     else:
-        inp.source_format = "CSV" if inp.extents is None else "extents"
+        inp.source_format = "extents" if inp.extents is not None else "sensors" if inp.sensors is not None else "CSV"
     inp.source_name = " + ".join(names)
     return inp, problems
 
@@ -259,7 +282,8 @@ def _label(source, what: str) -> str:
     return what if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).name
 
 
-def propose(store, *, sectors=None, contingents=None, extents=None, phases=None, scope: str = DEFAULT_SCOPE,
+def propose(store, *, sectors=None, contingents=None, extents=None, phases=None, sensors=None,
+            scope: str = DEFAULT_SCOPE,
             notional: bool = False, base: int | None = None, repair: bool = False, layer: str | None = None,
             encoding: str | None = None, limits: Limits | None = None, sectors_name: str | None = None,
             progress=None) -> Proposal:
@@ -268,7 +292,8 @@ def propose(store, *, sectors=None, contingents=None, extents=None, phases=None,
     Parameters
     ----------
     store : the plan store.
-    sectors, contingents, extents, phases : a path or the uploaded bytes of each; at least one.
+    sectors, contingents, extents, phases, sensors : a path or the uploaded bytes of each; at least one (a
+        sensor file replaces the plan's whole sensor set).
     scope : ``layers`` (default), ``sectors`` or ``all`` — see the module docs.
     notional : mark the new revision as notional (illustrative) data.
     base : the revision the change is based on (default: the current one).
@@ -281,7 +306,8 @@ def propose(store, *, sectors=None, contingents=None, extents=None, phases=None,
     """
     base_id = store.current().id if base is None else int(base)
     base_plan = store.load(base_id)
-    inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, phases=phases, scope=scope,
+    inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, phases=phases,
+                                   sensors=sensors, scope=scope,
                                    notional=notional, repair=repair, layer=layer, encoding=encoding,
                                    limits=limits, registry=base_plan.registry(), sectors_name=sectors_name)
     if problems:
@@ -326,7 +352,8 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limit
     sectors, prop.removed_by_scope = _merge(base_plan.sectors, inputs.sectors, inputs.scope)
     registry = inputs.contingents if inputs.contingents is not None else base_plan.contingents
     extents = base_plan.extents.replace(inputs.extents) if inputs.extents is not None else base_plan.extents
-    prop.problems = _plan_problems(sectors, registry, inputs)
+    sensor_set = inputs.sensors if inputs.sensors is not None else base_plan.sensors
+    prop.problems = _plan_problems(sectors, registry, inputs, sensor_set)
     bands = air_band_count(sectors)
     if bands > limits.max_air_bands:  # refused up front: the analysis would take minutes and gigabytes
         prop.problems.append(Problem("band-limit", f"the air zones form {bands} altitude bands (from their distinct "
@@ -335,7 +362,7 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limit
         return prop
     prop.registry_notes = _registry_notes(base_plan.contingents, registry)
     phase_table = inputs.phases if inputs.phases is not None else base_plan.phases
-    plan = Plan(sectors, registry, extents, notional=inputs.notional, phases=phase_table)
+    plan = Plan(sectors, registry, extents, notional=inputs.notional, phases=phase_table, sensors=sensor_set)
     inputs.warnings = [w for w in inputs.warnings if w.rule != "phase-unknown"] + _phase_warnings(plan)
     prop.plan = plan
     base_info = store.revision(base_id)
@@ -382,8 +409,9 @@ def _merge(base, new, scope: str):
     return merged.reset_index(drop=True), removes
 
 
-def _plan_problems(sectors, registry, inputs: Inputs) -> list[Problem]:
-    """Rules on the merged plan: unique ids across kept and new sectors, registry covers every code."""
+def _plan_problems(sectors, registry, inputs: Inputs, sensors=None) -> list[Problem]:
+    """Rules on the merged plan: unique ids across kept and new sectors, registry covers every code (of the sectors
+    and the sensors)."""
     problems = []
     ids = [str(s) for s in sectors["sector_id"]]
     seen: dict[str, int] = {}
@@ -399,6 +427,13 @@ def _plan_problems(sectors, registry, inputs: Inputs) -> list[Problem]:
         for c in cs:
             if c not in codes:
                 by_code.setdefault(c, []).append(sid)
+    if sensors is not None and len(sensors):
+        from .schema import parse_contingents
+
+        for sid, cs in zip(sensors["sensor_id"], sensors["contingent"]):
+            for c in parse_contingents(cs):
+                if c not in codes:
+                    by_code.setdefault(c, []).append(f"sensor {sid}")
     for c, sids in sorted(by_code.items()):
         if inputs.contingents is not None:
             problems.append(Problem("contingents-in-use", f"the registry drops {c}, still assigned to "

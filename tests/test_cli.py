@@ -57,7 +57,8 @@ def test_analyze_writes_layers_for_qgis(tmp_path, analyze_json):
     import pyogrio
 
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "out" / "analysis.gpkg")}
-    assert layers == {"gaps", "overlaps", "partition", "sectors", "layer_styles"}  # sectors and styles added
+    # sectors and styles added (#19), the sample's sensors and their footprints (#20)
+    assert layers == {"gaps", "overlaps", "partition", "sectors", "layer_styles", "sensors", "sensor_footprints"}
     part = gpd.read_file(tmp_path / "out" / "analysis.gpkg", layer="partition")
     land = part[(part.layer == "land") & part.in_extent]
     assert land.area_km2.sum() == pytest.approx(analyze_json["domains"]["land"]["extent_km2"], rel=1e-9)

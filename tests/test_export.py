@@ -112,7 +112,7 @@ def test_air_band_and_title_override(snap, out):
 
 def test_briefing_pack(snap, out):
     p = briefing_pack(snap.plan, snap.analysis, REV, out / "pack.pdf")
-    assert pdf_pages(p) == 6  # overview, four domains, contingents
+    assert pdf_pages(p) == 7  # overview, four domains, watched by sensors (the sample has a sensor set), contingents
     text = pdf_text(p)
     pages = text.split("\f")
     assert all(BANNER in pg and "revision 7" in pg for pg in pages if pg.strip())

@@ -19,7 +19,7 @@ from ua_coverage.export import run_export
 from ua_coverage.export.data import write_layers
 from ua_coverage.figures import MapView
 
-LAYERS = ("gaps", "overlaps", "partition", "sectors")
+LAYERS = ("gaps", "overlaps", "partition", "sectors", "sensor_footprints")  # the sensor points keep QGIS's marker
 KML = "{http://www.opengis.net/kml/2.2}"
 
 
@@ -48,6 +48,7 @@ def test_the_geopackage_holds_every_layer_styled_and_says_what_it_shows(written)
         assert "WHAT-IF — without FRA" in contents[name]
         assert name in indexed
     assert "layer_styles" in contents  # registered, so QGIS (through GDAL) finds it
+    assert "WHAT-IF — without FRA" in contents["sensors"] and "sensors" in indexed
     qml = ET.fromstring(styles["sectors"][1])
     cats = {c.get("value"): c.get("label") for c in qml.iter("category")}
     assert cats["FRA"] == "FRA — France" and "" in cats

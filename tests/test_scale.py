@@ -26,7 +26,7 @@ def _body(dep, viewport, held=None, ticked=("CZE", "DEU", "FRA", "GBR", "ITA", "
             "layer-picker.value": ["zones", "gaps", "overlaps", "labels"], "lang.value": "en",
             "contingent-filter.value": list(ticked), "viewport.data": viewport, "day-slider.value": 0,
             "contingent-filter.options": [{"label": c, "value": c} for c in ("CZE", "DEU", "FRA", "GBR", "ITA", "POL")],
-            "day-list.data": [None], "map-view.data": None, "map-traces.data": held}
+            "day-list.data": [None], "map-view.data": None, "map-traces.data": held, "sensor-altitude.value": 0.0}
     outs = dep["output"].strip(".").split("...")
     return {"output": dep["output"],
             "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1].split("@")[0]} for o in outs],

@@ -69,7 +69,7 @@ def store(request, seeded, tmp_path, monkeypatch):
 def edited(plan: Plan, fn) -> Plan:
     s = plan.sectors.copy()
     s = fn(s)
-    return Plan(s.reset_index(drop=True), plan.contingents, plan.extents, plan.notional)
+    return Plan(s.reset_index(drop=True), plan.contingents, plan.extents, plan.notional, plan.phases, plan.sensors)
 
 
 def test_seeded_with_the_sample_as_revision_1(store):
@@ -318,3 +318,85 @@ def test_cli_round_trip(store, tmp_path):
     a = json.loads(cli("analyze", "--revision", "2", "--json", data_dir=store.data_dir, url=_url(store)).stdout)
     assert a["unassigned_sectors"] == []
     assert cli("diff", "1", "9", data_dir=store.data_dir, url=_url(store)).returncode == 1
+
+
+def test_sensors_are_part_of_a_revision(store, tmp_path):
+    """import --sensors: stored with the revision (both backends), listed in the diff, analysed from the store, undone
+    by a rollback; a bad sensor file or a registry that drops a sensor's nation changes nothing."""
+    import geopandas as gpd
+
+    from ua_coverage import geodata
+
+    first = store.load(1).sensors
+    file_ = gpd.read_file(geodata.sample_sensors_path())
+    assert list(first["sensor_id"]) == list(file_["sensor_id"]) and len(first) == 10
+    assert first.loc[first["sensor_id"] == "CR-01", "antenna_m"].item() == 40.0
+    assert shapely.equals_exact(first.geometry.values, file_.geometry.values, tolerance=0).all()
+
+    s = file_.copy()
+    gsr = s["sensor_id"] == "GSR-01"
+    s.loc[gsr, "geometry"] = [shapely.Point(GEOD.fwd(p.x, p.y, 90, 5000)[:2]) for p in s.loc[gsr, "geometry"]]
+    s.loc[s["sensor_id"] == "CR-02", "range_km"] = 20.0
+    s = s[s["sensor_id"] != "OP-02"]
+    extra = s[s["sensor_id"] == "OP-01"].copy()
+    extra["sensor_id"], extra["name"] = "OP-03", "Observation post Kramatorsk"
+    s = gpd.GeoDataFrame(pd_concat([s, extra]), crs=4326)
+    s.to_file(tmp_path / "sensors.geojson")
+    p = cli("import", "--sensors", str(tmp_path / "sensors.geojson"), "-m", "Sensor plan v2", "--author", "staff",
+            data_dir=store.data_dir, url=_url(store))
+    assert p.returncode == 0, p.stderr
+    assert "+ sensor     OP-03 added" in p.stdout and "- sensor     OP-02 removed" in p.stdout
+    assert "* sensor     GSR-01: moved 5.00 km" in p.stdout and "range_km: 80.0 -> 20.0" in p.stdout
+    assert "Committed revision 2" in p.stdout
+    assert store.current().hash != store.revision(1).hash and store.current().sectors == store.revision(1).sectors
+    d = json.loads(cli("diff", "1", "2", "--json", data_dir=store.data_dir, url=_url(store)).stdout)
+    assert d["sensors"]["added"] == ["OP-03"] and d["sensors"]["removed"] == ["OP-02"]
+    moved = {c["sensor_id"]: c["changes"] for c in d["sensors"]["changed"]}
+    assert set(moved) == {"GSR-01", "CR-02"} and moved["GSR-01"]["position"]["moved_m"] == pytest.approx(5000, abs=1)
+    assert d["added"] == d["removed"] == d["reassigned"] == []
+
+    a = json.loads(cli("analyze", "--revision", "current", "--sensors", "--json", data_dir=store.data_dir,
+                       url=_url(store)).stdout)["sensors"]
+    a1 = json.loads(cli("analyze", "--revision", "1", "--sensors", "--json", data_dir=store.data_dir,
+                        url=_url(store)).stdout)["sensors"]
+    assert a["sea"]["covered_km2"] < a1["sea"]["covered_km2"]  # CR-02 reaches 20 km, short of its 33 km horizon
+    assert a["land"]["sensors"] == a1["land"]["sensors"] == 6
+
+    before = _store_state(store)
+    bad = s.copy()
+    bad.loc[bad.index[0], "contingent"] = "XYZ"
+    bad.to_file(tmp_path / "bad.geojson")
+    p = cli("import", "--sensors", str(tmp_path / "bad.geojson"), "-m", "bad", data_dir=store.data_dir,
+            url=_url(store))
+    assert p.returncode == 1 and "REJECTED" in p.stderr and "contingent-unknown" in p.stderr and "GSR-01" in p.stderr
+    reg = gpd.pd.read_csv(geodata.sample_contingents_path())
+    reg[reg["code"] != "ITA"].to_csv(tmp_path / "reg.csv", index=False)
+    p = cli("import", "--contingents", str(tmp_path / "reg.csv"), "-m", "drop ITA", data_dir=store.data_dir,
+            url=_url(store))
+    assert p.returncode == 1 and "contingents-in-use" in p.stderr and "sensor CR-02" in p.stderr
+    assert _store_state(store) == before
+
+    p = cli("rollback", "1", "-m", "Back", "--author", "chief", data_dir=store.data_dir, url=_url(store))
+    assert p.returncode == 0 and store.current().hash == store.revision(1).hash
+    assert list(store.load(store.current().id).sensors["sensor_id"]) == list(first["sensor_id"])
+
+
+def pd_concat(frames):
+    import pandas as pd
+
+    return pd.concat(frames, ignore_index=True)
+
+
+def test_a_store_from_before_sensors_is_migrated(tmp_path):
+    """A version-3 SQLite store (no sensors table) opens, gains the table, and its revisions load with no sensors."""
+    open_store(tmp_path)
+    con = sqlite3.connect(tmp_path / "plan.sqlite")
+    con.execute("DROP TABLE sensors")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    st = open_store(tmp_path)
+    assert len(st.load(1).sensors) == 0 and st.current().id == 1
+    con = sqlite3.connect(tmp_path / "plan.sqlite")
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    con.close()

@@ -253,7 +253,7 @@ def test_the_briefing_pack_has_a_timeline_page_when_the_plan_has_dates(tmp_path,
     pages = sp.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
                    check=True).stdout.split("\f")
     pages = [p for p in pages if p.strip()]
-    assert len(pages) == 7 and all("on 2027-04-03 (Consolidation)" in " ".join(p.split()) for p in pages)
+    assert len(pages) == 8 and all("on 2027-04-03 (Consolidation)" in " ".join(p.split()) for p in pages)
     (page,) = [p for p in pages if "Gap through time" in p]
     words = " ".join(page.split())
     assert "Land 2027-04-01 2027-04-07 7 1,642 64,879 L-04 L-08" in words  # the handover-gap table
@@ -274,4 +274,4 @@ def test_the_briefing_pack_has_a_timeline_page_when_the_plan_has_dates(tmp_path,
     undated.phases = undated.phases.iloc[0:0]
     with pytest.raises(Rendered):
         export.run_export(undated, analyze_plan(undated), rev, "pack", tmp_path / "q.pdf", view=MapView())
-    assert len(jobs) == 6
+    assert len(jobs) == 7  # overview, four domains, watched by sensors, contingents: no timeline page

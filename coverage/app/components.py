@@ -79,6 +79,12 @@ def changes_list(d: dict, list_id: str = "change-list", limit: int = 400) -> htm
     items += [html.Li(f"phase {c['name']}: " + ", ".join(f"{k} {v['from']!r} → {v['to']!r}"
                                                       for k, v in c["changes"].items()), className="attrs")
               for c in ph.get("changed", [])]
+    sen = d.get("sensors", {})
+    items += [html.Li(f"sensor {n} added", className="added") for n in sen.get("added", [])]
+    items += [html.Li(f"sensor {n} removed", className="removed") for n in sen.get("removed", [])]
+    items += [html.Li(f"sensor {c['sensor_id']}: " + ", ".join(
+        f"moved {v['moved_m'] / 1000:,.2f} km" if k == "position" else f"{k} {v['from']!r} → {v['to']!r}"
+        for k, v in c["changes"].items()), className="attrs") for c in sen.get("changed", [])]
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         items.append(html.Li(f"notional: {'yes' if nt['from'] else 'no'} → {'yes' if nt['to'] else 'no'}",

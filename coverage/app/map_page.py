@@ -12,13 +12,18 @@ from pathlib import Path
 import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
-from ..figures import LAYER_TITLES, MapView, map_figure, zoom_to
+from ..figures import LAYER_TITLES, MapView, map_figure, sensor_view, zoom_to
 from ..view import extent_bounds, oblast_names, oblasts_in_words, overlap_kind, view_figures, view_state, whatif_text
 from .components import guarded
 from .state import AppState
 
 LAYER_OPTIONS = [{"label": " Zones / sectors", "value": "zones"}, {"label": " Gaps", "value": "gaps"},
-                 {"label": " Overlaps", "value": "overlaps"}, {"label": " Place labels", "value": "labels"}]
+                 {"label": " Overlaps", "value": "overlaps"}, {"label": " Place labels", "value": "labels"},
+                 {"label": " Sensors (footprints, reach)", "value": "sensors"},
+                 {"label": " Unwatched by sensors", "value": "unwatched"}]
+SENSOR_LAYERS = ("sensors", "unwatched")
+#: air target altitudes offered besides the plan's own (0 ft and every air zone's floor)
+STANDARD_ALTITUDES_FT = (1000.0, 5000.0, 10000.0, 20000.0)
 TABLE_STYLE = dict(style_table={"overflowX": "auto", "maxHeight": "260px", "overflowY": "auto"},
                    style_cell={"fontFamily": "inherit", "fontSize": "12px", "padding": "3px 6px",
                                "textAlign": "left", "whiteSpace": "normal", "height": "auto"},
@@ -74,8 +79,11 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                                                                                  value="all", disabled=True, options=[
                     {"label": "All altitudes (2-D footprint)", "value": "all"}])]),
                 html.Fieldset([html.Legend("Layers"), dcc.Checklist(
-                    id="layer-picker", options=LAYER_OPTIONS, value=["zones", "gaps", "overlaps", "labels"],
+                    id="layer-picker", options=_layer_options(plan), value=["zones", "gaps", "overlaps", "labels"],
                     className="checks")]),
+                html.Fieldset([html.Legend("Sensor target altitude (air)"), dcc.Dropdown(
+                    id="sensor-altitude", clearable=False, value=0.0, disabled=True,
+                    options=_altitude_options(plan))], id="sensor-altitude-box", hidden=not len(plan.sensors)),
                 html.Fieldset([html.Legend("Labels"), dcc.RadioItems(
                     id="lang", value="en", className="radio inline",
                     options=[{"label": " English", "value": "en"}, {"label": " Українська", "value": "uk"}])]),
@@ -147,6 +155,16 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                     {"name": "alone km²", "id": "exclusive_km2", "type": "numeric", "format": {"specifier": ",.0f"}},
                     {"name": "shared km²", "id": "shared_km2", "type": "numeric", "format": {"specifier": ",.0f"}},
                     {"name": "leads", "id": "leads"}, {"name": "shares with", "id": "shares_with"}], **TABLE_STYLE),
+                html.Div([
+                    html.H2("Watched by sensors"), html.P(id="unwatched-count", className="count"),
+                    html.P("Assigned sectors of this domain by the share their sensors watch, least first (an air "
+                           "zone at its floor altitude). Smooth earth: terrain masking is not modelled.",
+                           className="hint"),
+                    dash_table.DataTable(id="unwatched-table", columns=[
+                        {"name": "sector", "id": "sector_id"}, {"name": "name", "id": "name"},
+                        {"name": "lead", "id": "lead"},
+                        {"name": "watched %", "id": "watched_pct", "type": "numeric", "format": {"specifier": ".1f"}}],
+                        **TABLE_STYLE)], id="sensor-box", hidden=not len(plan.sensors)),
                 html.H2("Oblast × domain coverage (%)"),
                 dash_table.DataTable(id="oblast-table", columns=[{"name": "unit", "id": "name"}] + [
                     {"name": LAYER_TITLES[d], "id": d, "type": "numeric", "format": {"specifier": ".1f"}}
@@ -154,6 +172,21 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
             ], className="tables"),
         ], className="page"),
     ])
+
+
+def _layer_options(plan) -> list[dict]:
+    """The layer choices; the sensor layers are greyed out for a plan without sensors."""
+    has = bool(len(plan.sensors))
+    return [{**o, "disabled": True, "title": "this revision has no sensor set"} if o["value"] in SENSOR_LAYERS
+            and not has else o for o in LAYER_OPTIONS]
+
+
+def _altitude_options(plan) -> list[dict]:
+    from ..engine.sensors import default_altitudes
+
+    own = default_altitudes(plan.sectors)
+    return [{"label": f"{a:,.0f} ft" + (" (an air zone's floor)" if a in own and a else ""), "value": a}
+            for a in sorted(set(own) | set(STANDARD_ALTITUDES_FT))]
 
 
 def _used(state: AppState, rev_id: int) -> set[str]:
@@ -166,8 +199,9 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _kpis(figs: dict, withdrawn: list) -> list:
-    """The KPI cards of a view (domain, band, what-if): the numbers come from :func:`view_figures`."""
+def _kpis(figs: dict, withdrawn: list, watch: dict | None = None) -> list:
+    """The KPI cards of a view (domain, band, what-if): the numbers come from :func:`view_figures` (and the
+    sensors' watched layer, the map's own, when a sensor layer is shown)."""
     band = f" ({figs['band']})" if figs["band"] else ""
     cards = [("Extent", f"{_fmt(figs['extent_km2'])} km²", ""),
              ("Covered", f"{figs['covered_pct']:.1f} %", f"{_fmt(figs['covered_km2'])} km²{band}"),
@@ -178,9 +212,30 @@ def _kpis(figs: dict, withdrawn: list) -> list:
     out = [html.Div([html.Div(t, className="kpi-title"), html.Div(v, className="kpi-value", id=f"kpi-{t.split()[0].lower()}"),
                      html.Div(s, className="kpi-sub")], className="kpi" + (" kpi-gap" if t == "Gap" else ""))
            for t, v, s in cards]
+    if watch is not None:
+        alt = "" if watch["altitude_ft"] is None else f" at {watch['altitude_ft']:,.0f} ft"
+        out.append(html.Div([html.Div("Watched by sensors", className="kpi-title"),
+                             html.Div(f"{watch['covered_pct']:.1f} %", className="kpi-value", id="kpi-watched"),
+                             html.Div(f"{_fmt(watch['covered_km2'])} km²{alt} · {len(watch['sensors'])} sensors · "
+                                      "smooth earth, no terrain", className="kpi-sub")], className="kpi kpi-watched"))
     if withdrawn:
         out.append(html.Div(whatif_text(withdrawn), className="kpi whatif"))
     return out
+
+
+def _unwatched_rows(state: AppState, rev_id: int, withdrawn: tuple, day, plan, domain: str) -> tuple[list, str]:
+    """The assigned sectors of a domain by the share the sensors watch (least first), and the count line."""
+    w = state.watched(rev_id, withdrawn, day)
+    if w is None:
+        return [], ""
+    s = plan.sectors[plan.sectors["layer"] == domain]
+    rows = [{"sector_id": str(sid), "name": str(name), "lead": cs[0], "watched_pct": round(w["watched_pct"].get(str(sid), 0.0), 1)}
+            for sid, name, cs in zip(s["sector_id"], s["name"], s["contingents"]) if cs]
+    rows.sort(key=lambda r: (r["watched_pct"], r["sector_id"]))
+    none = sum(r["watched_pct"] == 0 for r in rows)
+    part = sum(0 < r["watched_pct"] < 50 for r in rows)
+    return rows, (f"{none} of {len(rows)} assigned {LAYER_TITLES[domain].lower()} sectors unwatched (0 %), "
+                  f"{part} less than half watched")
 
 
 def _map_px(viewport) -> tuple[int, int]:
@@ -259,19 +314,24 @@ def register(app: dash.Dash, state: AppState) -> None:
         Output("notional-note", "hidden"), Output("whatif-banner", "children"), Output("whatif-banner", "hidden"),
         Output("gap-count", "children"), Output("overlap-count", "children"),
         Output("map-view", "data", allow_duplicate=True), Output("map-traces", "data"),
+        Output("layer-picker", "options"), Output("sensor-altitude", "options"), Output("sensor-altitude", "disabled"),
+        Output("sensor-altitude-box", "hidden"), Output("sensor-box", "hidden"), Output("unwatched-table", "data"),
+        Output("unwatched-count", "children"),
         Input("revision", "value"), Input("domain-picker", "value"), Input("band-picker", "value"), Input("layer-picker", "value"),
         Input("lang", "value"), Input("contingent-filter", "value"), Input("viewport", "data"),
-        Input("day-slider", "value"),
+        Input("day-slider", "value"), Input("sensor-altitude", "value"),
         State("contingent-filter", "options"), State("day-list", "data"), State("map-view", "data"),
         State("map-traces", "data"),
         prevent_initial_call="initial_duplicate",
     )
-    @guarded(8, 16, "Could not draw this view: ")
-    def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, options, days, shown, held):
+    @guarded(8, 23, "Could not draw this view: ")
+    def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, altitude, options, days, shown, held):
         if not viewport:  # the window's size comes from a clientside callback: wait for it, draw the map once
-            return (dash.no_update,) * 16
-        if callback_context.triggered_id == "band-picker" and domain != "air":
-            return (dash.no_update,) * 16  # the band shows nothing outside air: nothing to redraw
+            return (dash.no_update,) * 23
+        trig = callback_context.triggered_id
+        if (trig == "band-picker" and domain != "air") or (trig == "sensor-altitude" and (
+                domain != "air" or not set(layers or ()) & set(SENSOR_LAYERS))):
+            return (dash.no_update,) * 23  # the band (or altitude) shows nothing here: nothing to redraw
         rev = state.store.revision(int(rev_id))
         all_codes = [o["value"] for o in options]
         withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
@@ -283,7 +343,9 @@ def register(app: dash.Dash, state: AppState) -> None:
             {"label": f"{b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft",
              "value": str(i)} for i, b in enumerate(bands)]
         band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
-        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn))
+        alt = float(altitude or 0.0) if domain == "air" else 0.0
+        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn),
+                       sensor_altitude_ft=alt)
         width, height = _map_px(viewport)
         reset = callback_context.triggered_id in (None, "domain-picker", "revision")
         framing = zoom_to(extent_bounds(plan, domain), width, height)  # each domain framed on its own extent
@@ -318,9 +380,16 @@ def register(app: dash.Dash, state: AppState) -> None:
         counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
                   + (f" ({figs['band']})" if figs["band"] else ""),
                   f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
-        return (fig_out, _kpis(figs, withdrawn), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
+        has_sensors = bool(len(plan.sensors)) or bool(len(state.plan(rev.id).sensors))
+        watch = sensor_view(plan, analysis, domain, alt) if set(view.layers) & set(SENSOR_LAYERS) else None
+        full = state.plan(rev.id)
+        per_revision = trig in (None, "revision")
+        sensor_out = ((_layer_options(full), _altitude_options(full)) if per_revision else (dash.no_update,) * 2) + (
+            domain != "air" or not has_sensors, not has_sensors, not has_sensors, *_unwatched_rows(
+                state, rev.id, tuple(withdrawn), day, plan, domain))
+        return (fig_out, _kpis(figs, withdrawn, watch), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
                 domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
-                sigs)
+                sigs, *sensor_out)
 
 
     @app.callback(
@@ -449,9 +518,11 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         State("domain-picker", "value"), State("band-picker", "value"), State("layer-picker", "value"), State("lang", "value"),
         State("contingent-filter", "value"), State("contingent-filter", "options"), State("map-view", "data"),
         State("viewport", "data"), State("day-slider", "value"), State("day-list", "data"),
+        State("sensor-altitude", "value"),
         prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
     )
-    def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport, day_i, days):
+    def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport, day_i, days,
+                  altitude):
         from .auth import current_user
 
         user = current_user()
@@ -464,7 +535,8 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         plan = state.plan(rev.id, withdrawn)  # run_export draws the sectors active on the day itself
         analysis = state.analysis(rev.id, withdrawn, day)
         band_i = int(band) if domain == "air" and band not in (None, "all") else None
-        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=withdrawn)
+        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=withdrawn,
+                       sensor_altitude_ft=float(altitude or 0.0) if domain == "air" else 0.0)
         bounds = None
         if mv and "center" in mv and "zoom" in mv:
             view.center, view.zoom = mv["center"], mv["zoom"]

@@ -16,6 +16,7 @@ class AppState:
         self._plan = lru_cache(maxsize=8)(self._load_plan)
         self._analysis = lru_cache(maxsize=cache_size)(self._analyze)
         self._timeline = lru_cache(maxsize=8)(self._make_timeline)
+        self._watched = lru_cache(maxsize=8)(self._make_watched)
 
     def _load_plan(self, rev_id: int) -> Plan:
         return self.store.load(rev_id)
@@ -27,6 +28,18 @@ class AppState:
         from ..engine.timeline import timeline
 
         return timeline(self._plan(rev_id).without(withdrawn))
+
+    def _make_watched(self, rev_id: int, withdrawn: tuple, day: str | None):
+        from ..engine.sensors import watched
+
+        plan = self.plan(rev_id, withdrawn, day)
+        if not len(plan.sensors):
+            return None
+        return watched(plan.sensors, plan.full_extents(), plan.sectors, by_contingent=False)
+
+    def watched(self, rev_id: int, withdrawn: tuple = (), day: str | None = None) -> dict | None:
+        """What the plan's sensors watch (per domain, each sector's watched share), cached; None without sensors."""
+        return self._watched(rev_id, tuple(sorted(withdrawn)), day)
 
     def plan(self, rev_id: int, withdrawn: tuple = (), day: str | None = None) -> Plan:
         return self._plan(rev_id).without(withdrawn).on(day)

@@ -64,6 +64,9 @@ def layout(state: AppState, limits: Limits):
                       _dropzone("upload-extents", "Drag and drop an extents file here, or ", max_bytes)]),
             html.Div([html.H3("Phases (optional)"),
                       _dropzone("upload-phases", "Drag and drop a phases CSV (name,start,end) here, or ", max_bytes)]),
+            html.Div([html.H3("Sensors (optional)"),
+                      _dropzone("upload-sensors", "Drag and drop a sensor file (points with range_km) here, or ",
+                                max_bytes)]),
         ], className="upload-grid"),
         html.Div(id="upload-files", className="hint"),
         html.Fieldset([html.Legend("What the sector file replaces"),
@@ -178,25 +181,27 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
         Output("upload-files", "children"),
         Input("upload", "contents"), Input("upload-contingents", "contents"), Input("upload-extents", "contents"),
         Input("upload-scope", "value"), Input("upload-options", "value"), Input("registry-add-button", "n_clicks"),
-        Input("upload-phases", "contents"),
+        Input("upload-phases", "contents"), Input("upload-sensors", "contents"),
         State("upload", "filename"), State("pending", "data"), State("upload-contingents", "filename"),
         State("upload-extents", "filename"), State("registry-additions", "data"), State("upload-phases", "filename"),
+        State("upload-sensors", "filename"),
         prevent_initial_call=True,
     )
     @guarded(0, 12, "Could not check the upload: ")
-    def on_input(contents, reg_contents, ext_contents, scope, options, add_clicks, ph_contents, filename, old,
-                 reg_name, ext_name, additions, ph_name):
+    def on_input(contents, reg_contents, ext_contents, scope, options, add_clicks, ph_contents, sen_contents,
+                 filename, old, reg_name, ext_name, additions, ph_name, sen_name):
         workflow.drop_pending(store, (old or {}).get("token"))
         user = current_user()
         cur = store.current()
         hide = (True, dash.no_update, dash.no_update, dash.no_update, "", html.Div(), True, True, [])
         sectors, registry, extents = _decode(contents), _decode(reg_contents), _decode(ext_contents)
-        phases = _decode(ph_contents)
+        phases, sensors = _decode(ph_contents), _decode(sen_contents)
         filename, reg_name, ext_name = (str(n or "the file")[:120] for n in (filename, reg_name, ext_name))
         files = [f"sector file: {filename}" if sectors else "", f"registry: {reg_name}" if registry else "",
-                 f"extents: {ext_name}" if extents else "", f"phases: {str(ph_name or '')[:120]}" if phases else ""]
+                 f"extents: {ext_name}" if extents else "", f"phases: {str(ph_name or '')[:120]}" if phases else "",
+                 f"sensors: {str(sen_name or '')[:120]}" if sensors else ""]
         files = " · ".join(f for f in files if f)
-        if sectors is None and registry is None and extents is None and phases is None:
+        if sectors is None and registry is None and extents is None and phases is None and sensors is None:
             return "", None, *hide, files
         if not user.can("editor"):  # a preview runs the engine: only editors may make the server do that
             return (html.Div(f"{user.name} may not upload plan changes: the editor role is needed. Nothing was "
@@ -205,18 +210,19 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
             return (html.Div("The server is busy checking other uploads; try again in a minute. Nothing was "
                              "changed.", className="reject"), None, *hide, files)
         try:
-            return _check(user, cur, sectors, registry, extents, phases, scope, options, filename, files, additions)
+            return _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files,
+                          additions)
         finally:
             _CHECKS.release()
 
-    def _check(user, cur, sectors, registry, extents, phases, scope, options, filename, files, additions):
+    def _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files, additions):
         triggered = dash.callback_context.triggered_id
         if triggered == "registry-add-button" and additions:
             base_reg = workflow.read_registry(registry) if registry is not None else state.plan(cur.id).contingents
             registry = _registry_csv(base_reg, additions)
         opts = set(options or [])
         prop = workflow.propose(store, sectors=sectors, contingents=registry, extents=extents, phases=phases,
-                                scope=scope or workflow.DEFAULT_SCOPE, notional="notional" in opts,
+                                sensors=sensors, scope=scope or workflow.DEFAULT_SCOPE, notional="notional" in opts,
                                 repair="repair" in opts, limits=limits, sectors_name=str(filename or "the file"))
         if not prop.accepted:
             fix_rows, show_fix = [], True

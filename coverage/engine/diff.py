@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 import shapely
 
-from ..plan import Plan, sector_attrs
+from ..plan import Plan, sector_attrs, sensor_attrs
 from .geodesy import area_km2
 
 #: a reshape smaller than this on both sides (gained and lost) is not a change
@@ -45,7 +45,7 @@ def comparable(v):
 
 def diff_plans(a: Plan, b: Plan, info_a=None, info_b=None) -> dict:
     """``{"from", "to", "added", "removed", "reshaped", "attributes", "reassigned", "contingents_registry",
-    "extents", "notional"}`` (see the README for the shape); the caller adds ``coverage``."""
+    "extents", "phases", "sensors", "notional"}`` (see the README for the shape); the caller adds ``coverage``."""
     sa = {str(r["sector_id"]): (r, g) for (_, r), g in zip(a.sectors.iterrows(), a.sectors.geometry)}
     sb = {str(r["sector_id"]): (r, g) for (_, r), g in zip(b.sectors.iterrows(), b.sectors.geometry)}
     added = sorted(set(sb) - set(sa))
@@ -74,6 +74,7 @@ def diff_plans(a: Plan, b: Plan, info_a=None, info_b=None) -> dict:
         "contingents_registry": _registry_diff(a, b),
         "extents": _extents_diff(a, b),
         "phases": _phases_diff(a, b),
+        "sensors": _sensors_diff(a, b),
         "notional": {"from": bool(a.notional), "to": bool(b.notional)},
     }
 
@@ -84,6 +85,7 @@ def change_count(d: dict) -> int:
     return (sum(len(d.get(k, [])) for k in ("added", "removed", "reshaped", "attributes", "reassigned"))
             + sum(len(reg.get(k, [])) for k in ("added", "removed", "changed")) + len(d.get("extents", []))
             + sum(len(d.get("phases", {}).get(k, [])) for k in ("added", "removed", "changed"))
+            + sum(len(d.get("sensors", {}).get(k, [])) for k in ("added", "removed", "changed"))
             + int(d.get("notional", {}).get("from") != d.get("notional", {}).get("to")))
 
 
@@ -116,6 +118,31 @@ def _phases_diff(a: Plan, b: Plan) -> dict:
                for n in sorted(set(pa) & set(pb))]
     return {"added": sorted(set(pb) - set(pa)), "removed": sorted(set(pa) - set(pb)),
             "changed": [c for c in changed if c["changes"]]}
+
+
+#: a sensor moved less than this is not moved (a round trip through another format)
+SENSOR_MOVE_TOLERANCE_M = 1.0
+
+
+def _sensors_diff(a: Plan, b: Plan) -> dict:
+    """Sensors by ``sensor_id``: added, removed, and changed (moved by more than a metre, or an attribute)."""
+    from pyproj import Geod
+
+    def rows(p: Plan) -> dict:
+        return {str(r["sensor_id"]): (sensor_attrs(r), g) for (_, r), g in zip(p.sensors.iterrows(), p.sensors.geometry)}
+
+    sa, sb = rows(a), rows(b)
+    changed = []
+    for sid in sorted(set(sa) & set(sb)):
+        (xa, ga), (xb, gb) = sa[sid], sb[sid]
+        fields = {k: {"from": xa.get(k), "to": xb.get(k)} for k in xa
+                  if k != "sensor_id" and comparable(xa.get(k)) != comparable(xb.get(k))}
+        moved = float(Geod(ellps="WGS84").inv(ga.x, ga.y, gb.x, gb.y)[2])
+        if moved > SENSOR_MOVE_TOLERANCE_M:
+            fields["position"] = {"from": [ga.x, ga.y], "to": [gb.x, gb.y], "moved_m": moved}
+        if fields:
+            changed.append({"sensor_id": sid, "changes": fields})
+    return {"added": sorted(set(sb) - set(sa)), "removed": sorted(set(sa) - set(sb)), "changed": changed}
 
 
 def _extents_diff(a: Plan, b: Plan) -> list[dict]:

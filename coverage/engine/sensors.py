@@ -86,18 +86,67 @@ def _num(v):
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
-def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None = None) -> dict:
+def default_altitudes(sectors) -> list[float]:
+    """The air target altitudes evaluated by default: 0 ft and every distinct ``floor_ft`` of the air zones."""
+    floors = set()
+    if sectors is not None and len(sectors) and "floor_ft" in sectors:
+        air = sectors[sectors["layer"] == "air"]
+        floors = {float(f) for f in air["floor_ft"] if f == f and f is not None}
+    return sorted({0.0} | floors)
+
+
+def sensor_layer(sensors, extents, domain: str, altitude_ft: float = 0.0) -> dict:
+    """What a map shows of the sensors watching one domain: each sensor (position, reach, horizon), its
+    footprint, its nominal range ring where the horizon cuts it short, the unwatched part of the extent and the
+    figures. Land sensors watch the monitoring layer too; air sensors are taken at ``altitude_ft``.
+
+    >>> import geopandas as gpd, shapely
+    >>> from ua_coverage.domains import national_extents
+    >>> s = gpd.GeoDataFrame({"sensor_id": ["R"], "name": ["R"], "domain": ["land"], "contingent": ["POL"],
+    ...                       "type": [""], "range_km": [40.0], "antenna_m": [10.0]},
+    ...                      geometry=[shapely.Point(30.5, 50.4)], crs=4326)
+    >>> out = sensor_layer(s, national_extents(), "land")
+    >>> round(out["sensors"][0]["reach_km"], 1), out["sensors"][0]["horizon_limited"]
+    (18.9, True)
+    """
+    kind = "land" if domain == "monitoring" else domain
+    sel = sensors[sensors["domain"] == kind] if len(sensors) else sensors
+    target = altitude_ft * 0.3048 if kind == "air" else None
+    shapes = footprints(sel, target_m=target)
+    rows, rings = [], []
+    for r, shape in zip(sel.itertuples(index=False), shapes):
+        t = target if target is not None else (_num(getattr(r, "target_m", None)) or DEFAULT_TARGET_M.get(kind, 2.0))
+        antenna = _num(getattr(r, "antenna_m", None))
+        horizon = radar_horizon_km(antenna, t) if antenna is not None else None
+        reach = reach_km(float(r.range_km), antenna, t)
+        limited = horizon is not None and horizon < float(r.range_km)
+        rows.append({"sensor_id": str(r.sensor_id), "name": str(r.name), "type": str(getattr(r, "type", "") or ""),
+                     "contingent": str(r.contingent), "lon": float(r.geometry.x), "lat": float(r.geometry.y),
+                     "range_km": float(r.range_km), "reach_km": reach, "horizon_km": horizon,
+                     "horizon_limited": limited, "target_m": t})
+        rings.append(footprint(r.geometry.x, r.geometry.y, float(r.range_km), 0.0, _num(getattr(r, "azimuth_from_deg", None)),
+                               _num(getattr(r, "azimuth_to_deg", None))) if limited else None)
+    ext = extents.layers[domain]
+    union = shapely.union_all(shapes) if shapes else shapely.Polygon()
+    unwatched = shapely.difference(ext, union) if not union.is_empty else ext
+    ext_km2, gap = (float(x) for x in area_km2([ext, unwatched]))
+    return {"domain": domain, "sensor_domain": kind, "altitude_ft": altitude_ft if kind == "air" else None,
+            "sensors": rows, "footprints": shapes, "range_rings": rings, "unwatched": unwatched,
+            "extent_km2": ext_km2, "covered_km2": ext_km2 - gap, "gap_km2": gap,
+            "covered_pct": 100.0 * (ext_km2 - gap) / ext_km2 if ext_km2 else 0.0, "note": SMOOTH_EARTH_NOTE}
+
+
+def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None = None,
+            by_contingent: bool = True) -> dict:
     """What the sensors watch (the README's ``"sensors"`` shape): per domain the extent, the part inside at least
     one footprint (``covered_km2``, ``gap_km2``, ``covered_pct``); air per target altitude (feet above the surface;
     default: 0 ft and every distinct ``floor_ft`` of the air zones); ``unwatched_sectors`` (assigned sectors no
-    sensor sees); and, in ``"watched_pct"``, each sector's watched share (an air zone at its floor altitude)."""
+    sensor sees); and, in ``"watched_pct"``, each sector's watched share (an air zone at its floor altitude).
+    ``contingents`` and ``gaps`` (per contingent and the unwatched pieces) come from engine runs, skipped when
+    ``by_contingent`` is False."""
     out: dict = {"note": SMOOTH_EARTH_NOTE}
     if altitudes_ft is None:
-        floors = set()
-        if sectors is not None and len(sectors) and "floor_ft" in sectors:
-            air = sectors[sectors["layer"] == "air"]
-            floors = {float(f) for f in air["floor_ft"] if f == f and f is not None}
-        altitudes_ft = sorted({0.0} | floors)
+        altitudes_ft = default_altitudes(sectors)
     unions: dict = {}
     for domain in ("land", "sea", "air"):
         sel = sensors[sensors["domain"] == domain] if len(sensors) else sensors
@@ -142,7 +191,8 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
                 unwatched.append(str(r["sector_id"]))
     out["unwatched_sectors"] = unwatched
     out["watched_pct"] = shares
-    out["contingents"], out["gaps"] = _by_engine(sensors, extents, altitudes_ft)
+    if by_contingent:  # the engine runs: exact pieces and per-contingent figures (the dashboard needs neither)
+        out["contingents"], out["gaps"] = _by_engine(sensors, extents, altitudes_ft)
     return out
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..errors import ExportError
 from .data import export_data, safe_cell, write_layers  # noqa: F401  (re-exported)
-from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, to_geo
+from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, sensor_view, to_geo
 from ..settings import banner as default_banner
 from ..view import oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
 
@@ -65,6 +65,12 @@ class Snapshot:
                            day=_day_text(self.plan, self.day))
         parts.insert(1, self.revision.message[:120])
         parts.insert(2, f"covered {f['covered_pct']:.1f} %, gap {f['gap_km2']:,.0f} km²")
+        if {"sensors", "unwatched"} & set(self.view.layers):
+            w = sensor_view(self.plan, self.analysis, self.view.domain, self.view.sensor_altitude_ft)
+            if w is not None:
+                alt = "" if w["altitude_ft"] is None else f" at {w['altitude_ft']:,.0f} ft"
+                parts.insert(3, f"watched by {len(w['sensors'])} sensors{alt} {w['covered_pct']:.1f} % "
+                                "(smooth earth, no terrain)")
         if "NOTIONAL" in self.revision.message and parts[-1].startswith("NOTIONAL"):
             parts.pop()  # the revision message already says it
         return " · ".join(parts)
@@ -451,6 +457,8 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
             {"x": [0.58, 0.99], "y": [bottom, 0.31]}, height)
         page["layout"].pop("_legend_x", None)
         pages.append(page)
+    if len(getattr(plan, "sensors", ())):
+        pages.append(_sensors_page(plan, analysis, lang, marking, stamp, wi, top, bottom, withdrawn))
     if timeline_plan is not None and timeline_plan.change_dates():
         pages.append(_timeline_page(timeline_plan, marking, stamp, wi, top, bottom, day))
     crow = [[c + (" (withdrawn)" if c in withdrawn else ""), f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}",
@@ -479,6 +487,60 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         with open(out, "wb") as fh:
             writer.write(fh)
     return out
+
+
+def _sensors_page(plan, analysis, lang: str, marking: str, stamp: str, whatif: str, top: float, bottom: float,
+                  withdrawn: tuple) -> dict:
+    """The pack's "Watched by sensors" page: the land map with the sensors, their reach and the unwatched area;
+    what the sensors watch per domain (air per target altitude), the assigned sectors no sensor watches, and
+    the watch per contingent. Smooth earth: the page says terrain masking is not modelled."""
+    from ..engine.sensors import watched
+    from ..view import extent_bounds
+
+    height = SIZES["a4"][1]
+    w = watched(plan.sensors, plan.full_extents(), plan.sectors)
+    view = MapView(domain="land", lang=lang, withdrawn=tuple(withdrawn),
+                   layers=("zones", "sensors", "unwatched", "labels"))
+    fig = to_geo(map_figure(plan, analysis, view), extent_bounds(plan, "land"))
+    rows = [[LAYER_TITLES[d], f"{w[d]['sensors']}", f"{w[d]['covered_km2']:,.0f}", f"{w[d]['covered_pct']:.1f} %",
+             f"{w[d]['gap_km2']:,.0f}"] for d in ("land", "sea")]
+    rows += [[f"Air at {a['altitude_ft']:,.0f} ft", f"{w['air']['sensors']}", f"{a['covered_km2']:,.0f}",
+              f"{a['covered_pct']:.1f} %", f"{a['gap_km2']:,.0f}"] for a in w["air"]["altitudes"][:4]]
+    if len(w["air"]["altitudes"]) > 4:
+        rows.append([f"… +{len(w['air']['altitudes']) - 4} more altitudes: ua-coverage analyze --sensors --json",
+                     "", "", "", ""])
+    layer_of = dict(zip(plan.sectors["sector_id"].astype(str), plan.sectors["layer"]))
+    unwatched = [[LAYER_TITLES[lay], _id_list([s for s in w["unwatched_sectors"] if layer_of.get(s) == lay], 6)]
+                 for lay in ("air", "sea", "land", "monitoring")]
+    crow = []
+    for code, v in w["contingents"].items():
+        parts = [f"{LAYER_TITLES[lay]} {v[lay]['watched_km2']:,.0f}" for lay in ("land", "sea") if lay in v]
+        parts += [f"air at {a['altitude_ft']:,.0f} ft {a['watched_km2']:,.0f}" for a in v.get("air", [])[:2]]
+        crow.append([code, f"{max([v[lay]['sensors'] for lay in ('land', 'sea') if lay in v] + [a['sensors'] for a in v.get('air', [])] + [0])}",
+                     "; ".join(parts)])
+    t1_bottom = top - (50 + 22 * len(rows)) / height
+    t2_bottom = t1_bottom - 0.02 - (40 + 24 * len(unwatched)) / height
+    room = max(int((t2_bottom - 0.02 - bottom) * height / 22) - 2, 2)
+    if len(crow) > room:  # the note in the wide column: it never wraps out of its row
+        crow = crow[:room - 1] + [[f"+{len(crow) - room + 1}", "", "more contingents: ua-coverage analyze --sensors"]]
+    traces = fig["data"] + _scale_and_north(extent_bounds(plan, "land")) + [
+        _table(["Domain", "Sensors", "Watched km²", "Watched", "Unwatched km²"], rows,
+               {"x": [0.58, 0.99], "y": [t1_bottom, top]}, [0.28, 0.15, 0.2, 0.15, 0.22]),
+        _table(["Unwatched", "Assigned sectors no sensor watches"], unwatched, {"x": [0.58, 0.99], "y": [t2_bottom, t1_bottom - 0.02]},
+               [0.3, 0.7]),
+        _table(["Contingent", "Sensors", "Watched km² (lead or support)"], crow or [["none", "", ""]],
+               {"x": [0.58, 0.99], "y": [bottom, t2_bottom - 0.02]}, [0.2, 0.14, 0.66])]
+    map_bottom = bottom + 34 / height
+    layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [map_bottom, top]}}}
+    page = _page("Watched by sensors", f"{stamp} · {w['note']}", marking, traces, layout, whatif=whatif)
+    page["layout"]["showlegend"] = False
+    page["data"] = [t for t in page["data"] if not t.get("showlegend")]
+    page["layout"]["annotations"].append({
+        "text": "Map: land. Hatched orange = unwatched; dark outline = a sensor's reach; grey ring = its<br>nominal "
+                "range beyond the radar horizon; dot = a sensor, in its lead contingent's colour.",
+        "x": 0.0, "y": bottom, "xref": "paper", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+        "showarrow": False, "font": {"size": 10, "color": "#333"}})
+    return page
 
 
 def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bottom: float,

@@ -96,6 +96,34 @@ def sectors_layer(plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=list(plan.sectors.geometry.values), crs=4326)
 
 
+def sensor_layers(plan) -> dict[str, gpd.GeoDataFrame]:
+    """The plan's sensors as two layers: ``sensors`` (points: the file's attributes, the lead, and the reach and
+    radar horizon for the domain's default target) and ``sensor_footprints`` (one polygon per sensor, air
+    sensors once per default target altitude). Smooth earth: terrain masking is not modelled."""
+    from ..engine.sensors import default_altitudes, sensor_layer
+    from ..plan import sensor_attrs
+
+    ext = plan.full_extents()
+    reach: dict = {}
+    fp_rows, fp_geoms = [], []
+    runs = [("land", 0.0), ("sea", 0.0)] + [("air", a) for a in default_altitudes(plan.sectors)]
+    for domain, alt in runs:
+        layer = sensor_layer(plan.sensors, ext, domain, alt)
+        for row, geom in zip(layer["sensors"], layer["footprints"]):
+            reach.setdefault(row["sensor_id"], row)
+            fp_rows.append({"sensor_id": row["sensor_id"], "domain": domain, "lead": row["contingent"].split(";")[0],
+                            "contingent": row["contingent"], "altitude_ft": layer["altitude_ft"],
+                            "reach_km": row["reach_km"], "horizon_km": row["horizon_km"],
+                            "horizon_limited": row["horizon_limited"]})
+            fp_geoms.append(geom)
+    points = pd.DataFrame([sensor_attrs(r) for _, r in plan.sensors.iterrows()])
+    points["lead"] = [str(c).split(";")[0] for c in points["contingent"]]
+    points["reach_km"] = [reach.get(str(i), {}).get("reach_km") for i in points["sensor_id"]]
+    points["horizon_km"] = [reach.get(str(i), {}).get("horizon_km") for i in points["sensor_id"]]
+    return {"sensors": gpd.GeoDataFrame(points, geometry=list(plan.sensors.geometry.values), crs=4326),
+            "sensor_footprints": gpd.GeoDataFrame(pd.DataFrame(fp_rows), geometry=fp_geoms, crs=4326)}
+
+
 def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) -> list:
     """Write gaps, overlaps and the partition (and the plan's sectors, given ``plan``) as GeoJSON files and one
     styled GeoPackage (for QGIS).
@@ -108,7 +136,9 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) 
     indexes, and ``state`` (revision, what-if, band, day, notional) in its metadata and layer descriptions.
 
     Returns the paths written: ``gaps.geojson``, ``overlaps.geojson``, ``partition.geojson`` (and
-    ``sectors.geojson``), ``analysis.gpkg`` and ``summary.json``.
+    ``sectors.geojson``; for a plan with sensors ``sensors.geojson`` and ``sensor_footprints.geojson``, see
+    :func:`sensor_layers`, and a ``"sensors"`` block in ``summary.json`` as in ``analyze --sensors --json``),
+    ``analysis.gpkg`` and ``summary.json``.
     """
     import json
     from datetime import datetime, timezone
@@ -118,13 +148,18 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) 
     layers = {"gaps": result.gap_pieces, "overlaps": result.overlap_pieces, "partition": result.faces}
     if plan is not None:
         layers["sectors"] = sectors_layer(plan)
+    has_sensors = plan is not None and len(getattr(plan, "sensors", ()))
+    if has_sensors:
+        layers.update(sensor_layers(plan))
     written = []
     gpkg = out / "analysis.gpkg"
     gpkg.unlink(missing_ok=True)
     stamp = " · ".join(state or []) or "ua-coverage analysis"
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     titles = {"gaps": "Gaps: inside the extent, covered by no contingent", "overlaps": "Overlaps: two or more sectors",
-              "partition": "Partition of each layer's extent by its sectors", "sectors": "Sectors and zones of the plan"}
+              "partition": "Partition of each layer's extent by its sectors", "sectors": "Sectors and zones of the plan",
+              "sensors": "Sensors: position, reach and radar horizon (smooth earth, no terrain)",
+              "sensor_footprints": "Sensor footprints: what each sensor reaches (smooth earth, no terrain)"}
     for name, gdf in layers.items():
         gdf = _styled_columns(name, gdf)
         if len(gdf) == 0:
@@ -140,11 +175,20 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) 
         written.append(path)
     from .styles import add_styles
 
-    add_styles(gpkg, {n: titles[n] for n in layers}, registry=getattr(plan, "contingents", None))
+    add_styles(gpkg, {n: titles[n] for n in layers if n != "sensors"},  # points keep QGIS's default marker
+               registry=getattr(plan, "contingents", None))
     written.append(gpkg)
     summary = out / "summary.json"
     doc = json.loads(result.to_json())
     doc["view"] = {"state": state or [], "generated": generated}
+    if has_sensors:  # the same block as analyze --sensors --json: each sector's watched share in "sectors"
+        from ..engine.sensors import watched
+
+        w = watched(plan.sensors, plan.full_extents(), plan.sectors)
+        for sid, pct in w.pop("watched_pct").items():
+            if sid in doc.get("sectors", {}):
+                doc["sectors"][sid]["watched_pct"] = pct
+        doc["sensors"] = w
     summary.write_text(json.dumps(doc, ensure_ascii=False, default=float), encoding="utf-8")
     written.append(summary)
     return written

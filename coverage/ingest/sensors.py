@@ -13,6 +13,7 @@ import math
 import geopandas as gpd
 
 from ..errors import Problem
+from ..plan import sensors_from_rows
 from ..schema import ISO3, parse_contingents
 from ..settings import Limits
 from .sectors import _check_id_characters, _text, parse_date
@@ -96,7 +97,7 @@ def read_sensors(source, *, registry: set[str] | None = None, strict: bool = Fal
         if not rows and not problems:
             problems.append(Problem("no-features", "the file holds no sensors"))
         return None, problems, warnings
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326), problems, warnings
+    return sensors_from_rows(rows, [r["geometry"] for r in rows]), problems, warnings
 
 
 def _check_reach(v: dict, i: int, sid: str, problems: list) -> None:

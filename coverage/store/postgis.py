@@ -43,10 +43,15 @@ _V3 = ["CREATE TABLE IF NOT EXISTS phases (revision BIGINT NOT NULL REFERENCES r
        "row TEXT NOT NULL, PRIMARY KEY (revision, idx))"]
 
 
+# version 4: the sensor set of a revision (one row per sensor: its attributes as JSON, its point)
+_V4 = ["CREATE TABLE IF NOT EXISTS sensors (revision BIGINT NOT NULL REFERENCES revisions(id), idx INTEGER NOT NULL, "
+       "sensor_id TEXT NOT NULL, attrs TEXT NOT NULL, geom geometry(Point, 4326) NOT NULL, PRIMARY KEY (revision, idx))"]
+
+
 class PostGISStore(SQLStore):
     """Plan revisions in a PostgreSQL/PostGIS database."""
 
-    MIGRATIONS = [_V1, _V2, _V3]
+    MIGRATIONS = [_V1, _V2, _V3, _V4]
     GEOM_IN = "ST_GeomFromWKB(?, 4326)"
     GEOM_OUT = "ST_AsBinary(geom)"
 

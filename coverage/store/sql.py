@@ -1,6 +1,6 @@
 """The SQL store behind both backends: SQLite (embedded, default) and PostGIS (shared).
 
-A commit is one write transaction that inserts the revision, its sectors, registry and extents, moves
+A commit is one write transaction that inserts the revision, its sectors, registry, extents, phases and sensors, moves
 ``current`` and appends to the audit log; a writer killed at any point leaves the last committed state
 (``tests/test_store.py`` kills writers to show it). Backends differ only in connecting, locking, column
 types and how geometry goes in and out (see :mod:`.sqlite` and :mod:`.postgis`).
@@ -17,7 +17,7 @@ import shapely
 
 from ..domains import Extents
 from ..errors import ConflictError, RevisionNotFound, StoreError
-from ..plan import PHASE_FIELDS, Plan, content_hash, sector_attrs
+from ..plan import PHASE_FIELDS, Plan, content_hash, sector_attrs, sensor_attrs, sensors_from_rows
 from ..schema import layer_of, parse_contingents
 from . import RevisionInfo, Store
 
@@ -151,7 +151,7 @@ class SQLStore(Store):
 
     def load(self, rev_id: int) -> Plan:
         with self._read() as con:
-            con.execute("BEGIN")  # one snapshot for all three tables
+            con.execute("BEGIN")  # one snapshot for every table
             self._revision(con, rev_id)
             notional = bool(con.execute(self._sql("SELECT notional FROM revisions WHERE id = ?"),
                                         (rev_id,)).fetchone()[0])
@@ -163,6 +163,8 @@ class SQLStore(Store):
                               (rev_id,)).fetchall()
             phases = [json.loads(r[0]) for r in con.execute(
                 self._sql("SELECT row FROM phases WHERE revision = ? ORDER BY idx"), (rev_id,))]
+            sen = con.execute(self._sql(f"SELECT attrs, {self.GEOM_OUT} FROM sensors WHERE revision = ? ORDER BY idx"),
+                              (rev_id,)).fetchall()
             con.execute("COMMIT")
         attrs = pd.DataFrame([json.loads(a) for a, _ in rows])
         if len(attrs):
@@ -174,7 +176,8 @@ class SQLStore(Store):
         contingents = pd.DataFrame(reg)
         extents = Extents({layer: shapely.from_wkb(bytes(g)) for layer, _, g in ext}, {layer: s for layer, s, _ in ext})
         phase_frame = pd.DataFrame(phases, columns=None if phases else list(PHASE_FIELDS)).fillna("")
-        return Plan(sectors, contingents, extents, notional=notional, phases=phase_frame)
+        sensors = sensors_from_rows([json.loads(a) for a, _ in sen], shapely.from_wkb([bytes(g) for _, g in sen]))
+        return Plan(sectors, contingents, extents, notional=notional, phases=phase_frame, sensors=sensors)
 
     def audit(self) -> list[dict]:
         with self._read() as con:
@@ -204,6 +207,9 @@ class SQLStore(Store):
                     for layer, g in plan.extents.layers.items()]
         phase_rows = [(i, json.dumps({k: ("" if pd.isna(v) else str(v)) for k, v in r.items()}, ensure_ascii=False))
                       for i, r in enumerate(plan.phases.to_dict("records"))]
+        sensor_rows = [(i, str(row["sensor_id"]), json.dumps(sensor_attrs(row), ensure_ascii=False),
+                        shapely.to_wkb(geom, output_dimension=2))
+                       for i, ((_, row), geom) in enumerate(zip(plan.sensors.iterrows(), plan.sensors.geometry))]
         with self._tx() as con:
             cur = self._current_id(con)
             same = con.execute(self._sql(f"SELECT {self._COLS} FROM revisions WHERE hash = ? AND "
@@ -236,6 +242,8 @@ class SQLStore(Store):
                               [(rid, *r) for r in ext_rows])
             self._executemany(con, "INSERT INTO phases (revision, idx, row) VALUES (?, ?, ?)",
                               [(rid, *r) for r in phase_rows])
+            self._executemany(con, f"INSERT INTO sensors (revision, idx, sensor_id, attrs, geom) "
+                                   f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sensor_rows])
             if _in_transaction is not None:
                 _in_transaction()  # tests: a hook to kill the writer mid-commit
             con.execute(self._sql("INSERT INTO current (singleton, revision) VALUES (1, ?) "

@@ -35,10 +35,15 @@ _V3 = ["CREATE TABLE IF NOT EXISTS phases (revision INTEGER NOT NULL REFERENCES 
        "row TEXT NOT NULL, PRIMARY KEY (revision, idx))"]
 
 
+# version 4: the sensor set of a revision (one row per sensor: its attributes as JSON, its point)
+_V4 = ["CREATE TABLE IF NOT EXISTS sensors (revision INTEGER NOT NULL REFERENCES revisions(id), idx INTEGER NOT NULL, "
+       "sensor_id TEXT NOT NULL, attrs TEXT NOT NULL, geom BLOB NOT NULL, PRIMARY KEY (revision, idx))"]
+
+
 class SQLiteStore(SQLStore):
     """Plan revisions in ``DATA_DIR/plan.sqlite``."""
 
-    MIGRATIONS = [_V1, _V2, _V3]
+    MIGRATIONS = [_V1, _V2, _V3, _V4]
 
     def __init__(self, data_dir: Path, *, seed=None):
         self.data_dir = Path(data_dir)
