@@ -385,8 +385,9 @@ def register(app: dash.Dash, state: AppState) -> None:
         full = state.plan(rev.id)
         per_revision = trig in (None, "revision")
         sensor_out = ((_layer_options(full), _altitude_options(full)) if per_revision else (dash.no_update,) * 2) + (
-            domain != "air" or not has_sensors, not has_sensors, not has_sensors, *_unwatched_rows(
-                state, rev.id, tuple(withdrawn), day, plan, domain))
+            domain != "air" or not has_sensors, not has_sensors, not has_sensors, *(_unwatched_rows(
+                state, rev.id, tuple(withdrawn), day, plan, domain) if watch is not None else (
+                [], "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
         return (fig_out, _kpis(figs, withdrawn, watch), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
                 domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
                 sigs, *sensor_out)

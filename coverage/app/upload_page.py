@@ -50,7 +50,8 @@ def layout(state: AppState, limits: Limits):
         html.H2("Upload a plan change"),
         html.P([f"A sector file ({FORMATS_TEXT}; at most {limits.max_file_mb:g} MB and {limits.max_features:,} "
                 "features), a contingents registry (CSV: code, name, colour, notes), an extents file (polygons with a "
-                "'domain' field), or any of them together — they become one revision. Everything is checked against ",
+                "'domain' field), a phases table, a sensor file (points; it replaces the plan's sensor set), or any of "
+                "them together — they become one revision. Everything is checked against ",
                 html.B(f"revision {cur.id}"), f" ({_html.escape(cur.message)}), the current plan. "
                 "Nothing changes until you commit."]),
         html.P(f"Signed in as {user.name}: " + ("you may check, preview and commit." if user.can("editor") else
@@ -58,7 +59,7 @@ def layout(state: AppState, limits: Limits):
                                                 "role."), className="hint"),
         html.Div([
             html.Div([html.H3("Sector file"), _dropzone("upload", "Drag and drop a sector file here, or ", max_bytes)]),
-            html.Div([html.H3("Contingents registry (optional)"),
+            html.Div([html.H3("Registry (optional)", title="the contingents registry: code, name, colour, notes"),
                       _dropzone("upload-contingents", "Drag and drop a registry CSV here, or ", max_bytes)]),
             html.Div([html.H3("Extents (optional)"),
                       _dropzone("upload-extents", "Drag and drop an extents file here, or ", max_bytes)]),

@@ -148,6 +148,7 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
     if altitudes_ft is None:
         altitudes_ft = default_altitudes(sectors)
     unions: dict = {}
+    shapes: dict = {}  # per domain (air: per altitude) the footprints and their index, for the per-sector shares
     for domain in ("land", "sea", "air"):
         sel = sensors[sensors["domain"] == domain] if len(sensors) else sensors
         ext = extents.layers[domain]
@@ -161,34 +162,38 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
         if domain == "air":
             alts = []
             for ft in altitudes_ft:
-                u = shapely.union_all(footprints(sel, target_m=ft * 0.3048)) if len(sel) else shapely.Polygon()
-                unions[("air", ft)] = u
+                fp = footprints(sel, target_m=ft * 0.3048) if len(sel) else []
+                u = shapely.union_all(fp) if fp else shapely.Polygon()
+                unions[("air", ft)], shapes[("air", ft)] = u, fp
                 alts.append({"altitude_ft": ft, **figures(u)})
             out["air"] = {"extent_km2": ext_km2, "sensors": int(len(sel)), "altitudes": alts}
         else:
-            u = shapely.union_all(footprints(sel)) if len(sel) else shapely.Polygon()
-            unions[domain] = u
+            fp = footprints(sel) if len(sel) else []
+            u = shapely.union_all(fp) if fp else shapely.Polygon()
+            unions[domain], shapes[domain] = u, fp
             out[domain] = {"extent_km2": ext_km2, **figures(u), "sensors": int(len(sel))}
     shares: dict = {}
     unwatched = []
     if sectors is not None and len(sectors):
-        for (_, r), g in zip(sectors.iterrows(), sectors.geometry):
-            layer = r["layer"]
-            if layer == "monitoring":
-                layer = "land"  # monitoring sectors are watched by land sensors
+        trees = {k: shapely.STRtree(v) for k, v in shapes.items()}
+        geoms, seen = list(sectors.geometry.values), []
+        for r, g in zip(sectors.itertuples(index=False), geoms):
+            layer = "land" if r.layer == "monitoring" else r.layer  # monitoring sectors: watched by land sensors
+            key = layer
             if layer == "air":
-                floor = r.get("floor_ft")
+                floor = getattr(r, "floor_ft", None)
                 floor = 0.0 if floor is None or floor != floor else float(floor)
-                ft = next((a for a in altitudes_ft if a >= floor), altitudes_ft[-1])
-                u = unions[("air", ft)]
-            else:
-                u = unions[layer]
-            a = float(area_km2([g])[0])
-            inter = shapely.intersection(g, u)
-            share = float(area_km2([inter])[0]) / a if a and not inter.is_empty else 0.0
-            shares[str(r["sector_id"])] = 100.0 * share
-            if share == 0.0 and len(r["contingents"]):
-                unwatched.append(str(r["sector_id"]))
+                key = ("air", next((a for a in altitudes_ft if a >= floor), altitudes_ft[-1]))
+            # only the footprints that touch the sector: a union of a few, not of every sensor in the domain
+            near = trees[key].query(g, predicate="intersects") if shapes[key] else []
+            seen.append(shapely.intersection(g, shapely.union_all([shapes[key][i] for i in near]))
+                        if len(near) else shapely.Polygon())
+        areas, watched_areas = area_km2(geoms), area_km2(seen)
+        for r, a, w in zip(sectors.itertuples(index=False), areas, watched_areas):
+            share = float(w) / float(a) if a else 0.0
+            shares[str(r.sector_id)] = 100.0 * share
+            if share == 0.0 and len(r.contingents):
+                unwatched.append(str(r.sector_id))
     out["unwatched_sectors"] = unwatched
     out["watched_pct"] = shares
     if by_contingent:  # the engine runs: exact pieces and per-contingent figures (the dashboard needs neither)
