@@ -336,3 +336,19 @@ def test_an_uploaded_sensor_file_is_previewed_and_committed(tmp_path):
     bad = workflow.propose(st, sensors=(tmp_path / "bad.geojson").read_bytes())
     assert [(p.rule, p.feature, p.field) for p in bad.problems] == [("sensor-invalid", 1, "range_km")]
     assert st.current().id == info.id
+
+
+def test_kml_has_the_sensors_and_their_footprints(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    out = run_cli("export", "--data-dir", str(tmp_path / "d"), "--format", "kml", "--out", str(tmp_path / "x.kml"))
+    assert out.returncode == 0, out.stderr
+    k = "{http://www.opengis.net/kml/2.2}"
+    doc = ET.parse(tmp_path / "x.kml")
+    folder = next(f for f in doc.iter(f"{k}Folder") if f.find(f"{k}name").text == "Sensors")
+    points = [p for p in folder.iter(f"{k}Placemark") if p.find(f"{k}Point") is not None]
+    assert len(points) == 10
+    cr = next(p for p in points if p.find(f"{k}name").text == "CR-01")
+    assert "33.2" in cr.find(f"{k}description").text and "terrain masking is not modelled" in cr.find(
+        f"{k}description").text
+    assert len([p for p in folder.iter(f"{k}Placemark") if p.find(f"{k}Polygon") is not None]) == 12

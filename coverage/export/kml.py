@@ -64,7 +64,8 @@ def _balloon(rows: list[tuple[str, str]]) -> str:
 
 
 def write_kml(plan, analysis, out: str | Path, *, marking: str, state: list[str], kmz: bool = False) -> Path:
-    """Write the plan's sectors, its gaps and overlaps as KML (or a KMZ holding ``doc.kml``)."""
+    """Write the plan's sectors, its gaps and overlaps (and its sensors with their footprints) as KML (or a KMZ
+    holding ``doc.kml``)."""
     out = Path(out)
     reg = plan.contingents
     colours = dict(zip(reg["code"], reg["colour"]))
@@ -100,6 +101,31 @@ def write_kml(plan, analysis, out: str | Path, *, marking: str, state: list[str]
     def folder(name: str, items: list[str]) -> str:
         return f"<Folder><name>{escape(name)}</name>{''.join(i for i in items if i)}</Folder>"
 
+    sensors = ""
+    if len(getattr(plan, "sensors", ())):
+        from ..engine.sensors import SMOOTH_EARTH_NOTE
+        from .data import sensor_layers
+
+        layers = sensor_layers(plan)
+        styles.append(_style("footprint", "#004d40", 0.08, width=1.5))
+        points, prints = [], []
+        for (_, r), geom in zip(layers["sensors"].iterrows(), layers["sensors"].geometry):
+            desc = _balloon([("Sensor", r["sensor_id"]), ("Name", r["name"]), ("Type", r["type"]),
+                             ("Contingents", r["contingent"].replace(";", ", ")), ("Domain", r["domain"]),
+                             ("Range km", f"{r['range_km']:,.1f}"), ("Reach km", f"{r['reach_km']:,.1f}"),
+                             ("Radar horizon km", "" if r["horizon_km"] != r["horizon_km"] or r["horizon_km"] is None
+                              else f"{r['horizon_km']:,.1f}"), ("Model", SMOOTH_EARTH_NOTE)])
+            points.append(f"<Placemark><name>{escape(str(r['sensor_id']))}</name><description><![CDATA[{desc}]]>"
+                          f"</description><Point><coordinates>{geom.x:.7f},{geom.y:.7f},0</coordinates></Point>"
+                          "</Placemark>")
+        for (_, r), geom in zip(layers["sensor_footprints"].iterrows(), layers["sensor_footprints"].geometry):
+            alt = "" if r["altitude_ft"] is None or r["altitude_ft"] != r["altitude_ft"] else \
+                f" at {r['altitude_ft']:,.0f} ft"
+            prints.append(_placemark(f"{r['sensor_id']} reach{alt}", "footprint", _balloon([
+                ("Sensor", r["sensor_id"]), ("Reach km", f"{r['reach_km']:,.1f}"), ("Target altitude", alt.strip()),
+                ("Model", SMOOTH_EARTH_NOTE)]), geom))
+        sensors = folder("Sensors", points + [folder("Footprints (smooth earth, no terrain)", prints)])
+
     by_layer = {}
     for (_, r), pm in zip(plan.sectors.iterrows(), sectors):
         by_layer.setdefault(r["layer"], []).append(pm)
@@ -108,7 +134,7 @@ def write_kml(plan, analysis, out: str | Path, *, marking: str, state: list[str]
            f"<name>{escape(marking)} — coverage plan</name><description>{description}</description>"
            + "".join(styles)
            + folder("Sectors", [folder(layer.title(), pms) for layer, pms in by_layer.items()])
-           + folder("Gaps", gaps) + folder("Overlaps", overlaps) + "</Document></kml>\n")
+           + folder("Gaps", gaps) + folder("Overlaps", overlaps) + sensors + "</Document></kml>\n")
     out.parent.mkdir(parents=True, exist_ok=True)
     if kmz:
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
