@@ -101,6 +101,11 @@ def cmd_analyze(args) -> int:
 
         rows, holes = timeline(plan, min_area_km2=args.min_area, progress=_progress("timeline", "intervals"))
         extra.update(timeline=rows, handover_gaps=holes)
+        if args.sensors:
+            from .engine.sensors import watched_timeline
+
+            sensor_plan = replace(plan, sensors=_sensor_set(args, plan))
+            extra["sensors_timeline"] = watched_timeline(sensor_plan, altitudes_ft=_altitudes(args))
     if args.out:
         from .export.data import write_layers
 
@@ -146,6 +151,15 @@ def cmd_analyze(args) -> int:
                 f"{_fmt_km2(g['area_km2'])} km²" for g in big) + f" ({len(w['gaps'])} pieces; --json lists them)")
     if args.timeline:
         print("\n" + _timeline_table(extra["timeline"], extra["handover_gaps"]))
+    if "sensors_timeline" in extra:
+        rows = extra["sensors_timeline"]
+        alts = [a["altitude_ft"] for a in rows[0]["air"]["altitudes"]] if rows else []
+        print("\nWatched by sensors through time (% of each extent; from inclusive, to exclusive; smooth earth):")
+        print(_table(["from", "to", "sensors", "land", "sea", *[f"air {a:,.0f} ft" for a in alts], "unwatched sectors"],
+                     [[r["from"] or "…", r["to"] or "…", r["active_sensors"], f"{r['land']['covered_pct']:.1f}",
+                       f"{r['sea']['covered_pct']:.1f}", *[f"{a['covered_pct']:.1f}" for a in r["air"]["altitudes"]],
+                       _safe(", ".join(r["unwatched_sectors"][:6])) + (" …" if len(r["unwatched_sectors"]) > 6 else "")
+                       or "-"] for r in rows], align="llrrr" + "r" * len(alts) + "l"))
     return 0
 
 
@@ -155,6 +169,14 @@ PLAN_SENSORS = "\0plan"  # --sensors with no FILE: the plan's own
 def _sensors(args, plan, day: str | None) -> dict:
     """What the sensors watch (lenient local analysis: unknown codes are not refused)."""
     from .engine.sensors import watched
+
+    sensors = replace(plan, sensors=_sensor_set(args, plan)).sensors_on(day)
+    sectors = plan.on(day) if day else plan
+    return watched(sensors, plan.full_extents(), sectors.sectors, altitudes_ft=_altitudes(args))
+
+
+def _sensor_set(args, plan):
+    """The sensors ``--sensors`` names: a file (read leniently), or with no FILE the plan's own."""
     from .errors import ValidationError
     from .ingest.sensors import read_sensors
 
@@ -163,21 +185,21 @@ def _sensors(args, plan, day: str | None) -> dict:
         if not len(plan.sensors):
             raise UsageError("this plan has no sensor set: give --sensors FILE (or import one with "
                              "ua-coverage import --sensors FILE)", rule="sensors-missing")
-        sensors = plan.sensors
-    else:
-        sensors, problems, _ = read_sensors(source, registry=plan.registry())
-        if problems:
-            raise ValidationError(f"{Path(source).name} cannot be used: {problems[0]}", rule=problems[0].rule,
-                                  problems=problems)
-    sensors = replace(plan, sensors=sensors).sensors_on(day)
-    heights = None
-    if args.target_altitudes_ft:
-        try:
-            heights = sorted({float(x) for x in args.target_altitudes_ft.split(",") if x.strip()})
-        except ValueError:
-            raise UsageError("--target-altitudes-ft is a comma-separated list of feet, e.g. 0,1000,10000") from None
-    sectors = plan.on(day) if day else plan
-    return watched(sensors, plan.full_extents(), sectors.sectors, altitudes_ft=heights)
+        return plan.sensors
+    sensors, problems, _ = read_sensors(source, registry=plan.registry())
+    if problems:
+        raise ValidationError(f"{Path(source).name} cannot be used: {problems[0]}", rule=problems[0].rule,
+                              problems=problems)
+    return sensors
+
+
+def _altitudes(args) -> list[float] | None:
+    if not args.target_altitudes_ft:
+        return None
+    try:
+        return sorted({float(x) for x in args.target_altitudes_ft.split(",") if x.strip()})
+    except ValueError:
+        raise UsageError("--target-altitudes-ft is a comma-separated list of feet, e.g. 0,1000,10000") from None
 
 
 def _timeline_table(rows: list[dict], holes: list[dict]) -> str:

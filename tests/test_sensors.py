@@ -352,3 +352,20 @@ def test_kml_has_the_sensors_and_their_footprints(tmp_path):
     assert "33.2" in cr.find(f"{k}description").text and "terrain masking is not modelled" in cr.find(
         f"{k}description").text
     assert len([p for p in folder.iter(f"{k}Placemark") if p.find(f"{k}Polygon") is not None]) == 12
+
+
+def test_sensors_through_time(tmp_path):
+    """analyze --sensors --timeline: the sensors' own dates split the intervals; a coastal radar arriving on
+    1 March watches the sea from then, not before."""
+    from ua_coverage import geodata
+
+    s = gpd.read_file(geodata.sample_sensors_path())
+    s.loc[s["sensor_id"] == "CR-02", "valid_from"] = "2027-03-01"
+    s.to_file(tmp_path / "s.geojson")
+    doc = json.loads(run_cli("analyze", "--sensors", str(tmp_path / "s.geojson"), "--timeline", "--json").stdout)
+    rows = {r["from"]: r for r in doc["sensors_timeline"]}
+    assert "2027-03-01" in rows and rows["2027-02-15"]["to"] == "2027-03-01"
+    assert rows["2027-02-15"]["active_sensors"] == 9 and rows["2027-03-01"]["active_sensors"] == 10
+    assert rows["2027-02-15"]["sea"]["covered_km2"] < rows["2027-03-01"]["sea"]["covered_km2"] - 500
+    assert [r["from"] for r in doc["timeline"]] == [None, "2027-01-01", "2027-02-15", "2027-04-01", "2027-04-08"]
+    assert "M-04" in rows["2027-04-08"]["unwatched_sectors"]

@@ -247,3 +247,32 @@ def _by_engine(sensors, extents, altitudes_ft: list[float]) -> tuple[dict, list]
                 entry.setdefault("air", []).append({**alt, **fig})
     gaps.sort(key=lambda g: -g["area_km2"])
     return dict(sorted(contingents.items())), gaps
+
+
+def watched_timeline(plan, *, altitudes_ft: list[float] | None = None) -> list[dict]:
+    """What the sensors watch through time: one row per interval over which neither the active sectors nor the
+    sensors in service change (the plan's change dates and the sensors' own: every ``valid_from`` and the day after
+    every ``valid_to``), ``{"from", "to", "active_sensors", "land", "sea", "air", "unwatched_sectors"}`` with the
+    figures of :func:`watched` (``from`` inclusive, ``to`` exclusive, None for the open ends)."""
+    from datetime import date, timedelta
+
+    from .timeline import _day_in
+
+    days = set(plan.change_dates())
+    for f, t in zip(plan.sensors["valid_from"], plan.sensors["valid_to"]):
+        if f:
+            days.add(str(f))
+        if t:
+            days.add((date.fromisoformat(str(t)) + timedelta(days=1)).isoformat())
+    days = sorted(days)
+    spans = [(None, days[0])] + list(zip(days[:-1], days[1:])) + [(days[-1], None)] if days else [(None, None)]
+    if altitudes_ft is None:
+        altitudes_ft = default_altitudes(plan.sectors)
+    rows = []
+    for frm, to in spans:
+        day = _day_in(frm, to)
+        now = plan.on(day)
+        w = watched(now.sensors, plan.full_extents(), now.sectors, altitudes_ft=altitudes_ft, by_contingent=False)
+        rows.append({"from": frm, "to": to, "active_sensors": int(len(now.sensors)),
+                     **{d: w[d] for d in ("land", "sea", "air")}, "unwatched_sectors": w["unwatched_sectors"]})
+    return rows
