@@ -159,3 +159,68 @@ def test_the_legend_swatch_is_the_fill_the_map_shows():
     assert scale[zones["z"][k]] == fra and zones["marker"]["line"]["color"][k] == fra
     (row,) = [t for t in fig["data"] if t.get("showlegend") and t["name"].startswith("FRA")]
     assert row["marker"]["color"] == _swatch(row) == as_filled(fra, zones["marker"]["opacity"])
+
+
+def test_every_gap_is_drawn_with_its_area(sample_result):
+    """The map draws each gap with the area the tables give it: a displayed gap's polygon is never lost (the
+    sample's air gap of 140 parts came out of the projection crossing itself and was rebuilt empty; the air map
+    showed no gap at all)."""
+    from ua_coverage.engine.geodesy import area_km2
+    from ua_coverage.figures import MapView, map_figure
+    from ua_coverage.workflow import sample_plan
+
+    a = sample_result
+    for layer in ("air", "sea", "land", "monitoring"):
+        for band in ([None] + list(range(len(a.air_bands))) if layer == "air" else [None]):
+            faces = a.gap_faces(layer, band)
+            drawn = float(area_km2(faces.geometry.values).sum())
+            assert drawn == pytest.approx(float(faces["area_km2"].sum()), rel=1e-3), (layer, band)
+    pieces = a.gap_pieces
+    assert float(area_km2(pieces.geometry.values).sum()) == pytest.approx(float(pieces["area_km2"].sum()), rel=1e-3)
+    fig = map_figure(sample_plan(), a, MapView(domain="air"))
+    (gap,) = [t for t in fig["data"] if t.get("name") == "Gap"]
+    assert len(gap["geojson"]["features"]) == len(a.gap_faces("air"))
+
+
+def test_a_snapshot_fills_the_column_beside_the_map(sample_result):
+    """Under the legend, a snapshot gives the view's key figures (the subtitle's own numbers), sized to the page so
+    no row wraps or is clipped; a legend too long for the column becomes tables in columns, every entry kept."""
+    import pandas as pd
+
+    from ua_coverage.export import Snapshot, snapshot_figure
+    from ua_coverage.figures import MapView
+    from ua_coverage.store import RevisionInfo
+    from ua_coverage.view import view_figures
+    from ua_coverage.workflow import sample_plan
+
+    rev = RevisionInfo(id=2, parent=1, author="t", time="2027-01-01T00:00:00Z", message="m", hash="x", sectors=19)
+    plan = sample_plan()
+    f = view_figures(sample_result, "land")
+    for size, width in (("slide", 1920), ("a4", 1123)):
+        fig = snapshot_figure(Snapshot(plan, sample_result, rev, MapView(domain="land", withdrawn=())), size)
+        (key,) = [t for t in fig["data"] if t.get("type") == "table"]
+        labels, values = key["cells"]["values"]
+        assert labels[:2] == ["Covered", "Gap"] and values[0] == f"{f['covered_pct']:.1f} % ({f['covered_km2']:,.0f} km²)"
+        assert "Unassigned" in labels and "L-07" in values[labels.index("Unassigned")]
+        longest = max(len(v) for v in values)
+        assert longest * key["cells"]["font"]["size"] * 0.6 < 0.195 * width * 0.66  # one line per row
+        assert key["domain"]["y"][0] > 0.05 and key["domain"]["x"][0] > 0.78  # in the column, above the footer
+    many = plan.contingents.copy()
+    extra = pd.DataFrame({"code": [f"X{i:02d}" for i in range(40)], "name": [f"Nation {i}" for i in range(40)],
+                          "colour": ["#336699"] * 40, "notes": [""] * 40})
+    many = pd.concat([many, extra], ignore_index=True)
+    land = plan.sectors[plan.sectors["layer"] == "land"]
+    copies = pd.concat([land.assign(sector_id=[f"{s}-{k}" for s in land["sector_id"]]) for k in range(5)],
+                       ignore_index=True)  # 45 land sectors led by 40 nations: a legend of over 50 entries
+    copies["contingent"] = [f"X{i % 40:02d}" for i in range(len(copies))]
+    copies["contingents"] = [(c,) for c in copies["contingent"]]
+    big = type(plan)(type(plan.sectors)(copies, geometry="geometry", crs=4326), many, plan.extents, plan.notional)
+    from ua_coverage.workflow import analyze_plan
+
+    fig = snapshot_figure(Snapshot(big, analyze_plan(big), rev, MapView(domain="land")), "a4")
+    tables = [t for t in fig["data"] if t.get("type") == "table"]
+    names = [n for t in tables for n in t["cells"]["values"][1]]
+    shown = [t["name"] for t in fig["data"] if t.get("showlegend")]
+    assert not shown and len(tables) >= 2  # the plotly legend gave way to tables in columns
+    assert all(any(n.startswith(f"X{i:02d} — ") for n in names) for i in range(40))  # every colour, none cut
+    assert any(n.startswith("Gap (no contingent") for n in names)  # shortened to one line, never dropped

@@ -77,9 +77,10 @@ def test_kml_and_kmz_for_google_earth_and_tak(tmp_path):
     assert name.startswith("UNCLASSIFIED // NOTIONAL PLANNING DATA")
     assert "WHAT-IF — without FRA" in doc.find(f"{KML}Document/{KML}description").text
     folders = [f.find(f"{KML}name").text for f in doc.find(f"{KML}Document").findall(f"{KML}Folder")]
-    assert folders == ["Sectors", "Gaps", "Overlaps"]
+    assert folders == ["Sectors", "Gaps", "Overlaps", "Sensors"]  # the sample's sensors (#20)
     marks = doc.findall(f".//{KML}Placemark")
-    assert len(marks) == len(plan.sectors) + len(analysis.gaps) + len(analysis.overlaps)
+    sensors = doc.findall(f".//{KML}Folder[{KML}name='Sensors']//{KML}Placemark")
+    assert len(marks) - len(sensors) == len(plan.sectors) + len(analysis.gaps) + len(analysis.overlaps)
     l01 = next(m for m in marks if m.find(f"{KML}name").text.startswith("L-01"))
     assert "POL (Poland) lead" in l01.find(f"{KML}description").text
     styles = {s.get("id"): s.find(f"{KML}PolyStyle/{KML}color").text for s in doc.iter(f"{KML}Style")}

@@ -143,12 +143,18 @@ def wgs84_valid(geoms_laea) -> np.ndarray:
     geoms_laea = np.asarray(geoms_laea, dtype=object)
     out = to_wgs84(geoms_laea) if len(geoms_laea) else np.zeros(0, dtype=object)
     for i in np.flatnonzero(~shapely.is_valid(out)):
+        image = out[i]
         try:
             out[i] = _renode(out[i:i + 1], geoms_laea[i:i + 1])[0]
         except shapely.errors.GEOSException:
             pass
         if not shapely.is_valid(out[i]):
             out[i] = polygonal(out[i])
+        # the renoding can lose a polygon whose image crosses itself in many places (an air gap of 140 parts
+        # vanished): never accept a rebuilt polygon much smaller than the image made valid
+        fixed = polygonal(image)
+        if shapely.area(out[i]) < shapely.area(fixed) * (1 - 1e-6):
+            out[i] = fixed
     return out
 
 

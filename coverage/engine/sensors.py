@@ -148,7 +148,6 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
     if altitudes_ft is None:
         altitudes_ft = default_altitudes(sectors)
     unions: dict = {}
-    shapes: dict = {}  # per domain (air: per altitude) the footprints and their index, for the per-sector shares
     for domain in ("land", "sea", "air"):
         sel = sensors[sensors["domain"] == domain] if len(sensors) else sensors
         ext = extents.layers[domain]
@@ -164,33 +163,43 @@ def watched(sensors, extents, sectors=None, *, altitudes_ft: list[float] | None 
             for ft in altitudes_ft:
                 fp = footprints(sel, target_m=ft * 0.3048) if len(sel) else []
                 u = shapely.union_all(fp) if fp else shapely.Polygon()
-                unions[("air", ft)], shapes[("air", ft)] = u, fp
+                unions[("air", ft)] = u
                 alts.append({"altitude_ft": ft, **figures(u)})
             out["air"] = {"extent_km2": ext_km2, "sensors": int(len(sel)), "altitudes": alts}
         else:
             fp = footprints(sel) if len(sel) else []
             u = shapely.union_all(fp) if fp else shapely.Polygon()
-            unions[domain], shapes[domain] = u, fp
+            unions[domain] = u
             out[domain] = {"extent_km2": ext_km2, **figures(u), "sensors": int(len(sel))}
     shares: dict = {}
     unwatched = []
     if sectors is not None and len(sectors):
-        trees = {k: shapely.STRtree(v) for k, v in shapes.items()}
-        geoms, seen = list(sectors.geometry.values), []
-        for r, g in zip(sectors.itertuples(index=False), geoms):
+        import numpy as np
+
+        geoms = np.asarray(sectors.geometry.values, dtype=object)
+        keys = []
+        for r in sectors.itertuples(index=False):
             layer = "land" if r.layer == "monitoring" else r.layer  # monitoring sectors: watched by land sensors
-            key = layer
             if layer == "air":
                 floor = getattr(r, "floor_ft", None)
                 floor = 0.0 if floor is None or floor != floor else float(floor)
-                key = ("air", next((a for a in altitudes_ft if a >= floor), altitudes_ft[-1]))
-            # only the footprints that touch the sector: a union of a few, not of every sensor in the domain
-            near = trees[key].query(g, predicate="intersects") if shapes[key] else []
-            seen.append(shapely.intersection(g, shapely.union_all([shapes[key][i] for i in near]))
-                        if len(near) else shapely.Polygon())
-        areas, watched_areas = area_km2(geoms), area_km2(seen)
-        for r, a, w in zip(sectors.itertuples(index=False), areas, watched_areas):
-            share = float(w) / float(a) if a else 0.0
+                layer = ("air", next((a for a in altitudes_ft if a >= floor), altitudes_ft[-1]))
+            keys.append(layer)
+        watched_km2 = np.zeros(len(geoms))
+        for key in set(keys):
+            # the watched union's parts are disjoint: a sector's watched area is the sum of its overlaps with the
+            # parts it touches (one index query for all the sectors, no union per sector)
+            parts = shapely.get_parts(unions[key])
+            parts = parts[~shapely.is_empty(parts)] if len(parts) else parts
+            if not len(parts):
+                continue
+            idx = np.flatnonzero([k == key for k in keys])
+            pairs = shapely.STRtree(parts).query(geoms[idx], predicate="intersects")
+            if pairs.shape[1]:
+                pieces = shapely.intersection(geoms[idx][pairs[0]], parts[pairs[1]])
+                np.add.at(watched_km2, idx[pairs[0]], area_km2(pieces))
+        for r, a, w in zip(sectors.itertuples(index=False), area_km2(geoms), watched_km2):
+            share = min(float(w) / float(a), 1.0) if a else 0.0
             shares[str(r.sector_id)] = 100.0 * share
             if share == 0.0 and len(r.contingents):
                 unwatched.append(str(r.sector_id))

@@ -191,10 +191,73 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
     fig["data"] = fig["data"] + _scale_and_north(bounds)
     bh = 30 / height
     wh = 34 / height if snap.view.withdrawn else 0
+    map_domain = {"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - wh - 104 / height]}
+    y0, y1 = map_domain["y"]
+    entries = [t for t in fig["data"] if t.get("showlegend")]
+    legend_px = LEGEND_TITLE_PX + LEGEND_ROW_PX * len(entries)
+    if legend_px > (y1 - y0) * height:  # too long for one column: every entry, in columns beside a narrower map
+        map_domain["x"] = [0.01, 0.66]
+        fig["data"] = [t for t in fig["data"] if not t.get("showlegend")] + _legend_tables(
+            [(t["name"], _swatch(t)) for t in entries], {"x": [0.675, 0.99], "y": [y0, y1]}, height, width)
+    else:  # the figures of the view under the legend: no dead space beside the map
+        fig["data"].append(_key_table(_key_figures(snap), width, height, y0, y1 - (legend_px + 24) / height))
     return _frame(fig, title=snap.title or snap.default_title(), subtitle=snap.subtitle or snap.default_subtitle(),
-                  marking=snap.banner or default_banner(), width=width, height=height,
-                  map_domain={"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - wh - 104 / height]},
+                  marking=snap.banner or default_banner(), width=width, height=height, map_domain=map_domain,
                   whatif=whatif_text(snap.view.withdrawn))
+
+
+def _key_table(rows: list[list[str]], width: int, height: int, bottom: float, top: float) -> dict:
+    """The key figures as a table in the right column, sized to the page (one line per row: long values are
+    shortened, never wrapped out of their row); as many rows as fit, at least three, else nothing."""
+    font = 14 if width >= 1500 else 9
+    row_px = round(font * 1.9)
+    fit = int(((top - bottom) * height - row_px - 16) // (row_px + 2)) - 1
+    if fit < 3:
+        return {"type": "table", "visible": False, "cells": {"values": []}}
+    rows = rows[:fit]
+    chars = int(0.195 * width * 0.66 / (font * 0.6)) - 2  # DejaVu Sans averages about 0.6 em; less the cell padding
+
+    def cut(t: str) -> str:
+        return t if len(t) <= chars else t[:chars - 1] + "…"
+
+    # plotly draws a row a little taller than its height: the domain has room to spare, so no row is clipped
+    return {"type": "table", "domain": {"x": [0.795, 0.99], "y": [top - ((row_px + 2) * (len(rows) + 2) + 16) / height,
+                                                                    top]},
+            "columnwidth": [0.34, 0.66],
+            "header": {"values": ["<b>Figures</b>", "<b>of this view</b>"], "fill": {"color": "#e8ecf0"}, "align": "left",
+                       "height": row_px, "font": {"size": font}},
+            "cells": {"values": [[r[0] for r in rows], [cut(r[1]) for r in rows]], "align": "left",
+                      "height": row_px, "font": {"size": font}}}
+
+
+#: the plotly legend's title and row heights at its 13 px font (measured on rendered slides)
+LEGEND_TITLE_PX, LEGEND_ROW_PX = 34, 19.5
+
+
+def _key_figures(snap: Snapshot) -> list[list[str]]:
+    """The view's numbers for the space under a snapshot's legend (the same :func:`view_figures` as its subtitle)."""
+    f = snap.figures()
+    names = oblast_names()
+    rows = [["Covered", f"{f['covered_pct']:.1f} % ({f['covered_km2']:,.0f} km²)"],
+            ["Gap", f"{f['gap_km2']:,.0f} km², {len(f['gaps']):,} piece{'s' if len(f['gaps']) != 1 else ''}"]]
+    if f["band"]:
+        rows.insert(0, ["Band", f["band"]])
+    if f["gaps"]:
+        g = f["gaps"][0]
+        rows += [["Largest gap", f"{g['area_km2']:,.0f} km²"], ["… in", oblasts_in_words(g["oblasts"][:2], names)]]
+    rows += [["Overlap", f"{f['overlap_km2']:,.0f} km²"], ["Conflict", f"{f['conflict_km2']:,.0f} km²"]]
+    d = snap.analysis.domains[snap.view.domain]
+    in_layer = set(snap.plan.sectors.loc[snap.plan.sectors["layer"] == snap.view.domain, "sector_id"])
+    unassigned = [s for s in snap.analysis.unassigned_sectors if s in in_layer]
+    rows.append(["Unassigned", f"{d['unassigned_sectors']} sector{'s' if d['unassigned_sectors'] != 1 else ''}"
+                 + (f": {_id_count(unassigned, 2)}" if unassigned else "")])
+    if {"sensors", "unwatched"} & set(snap.view.layers):
+        w = sensor_view(snap.plan, snap.analysis, snap.view.domain, snap.view.sensor_altitude_ft)
+        if w is not None:
+            rows.append(["Watched", f"{w['covered_pct']:.1f} % (smooth earth)"])
+    if snap.view.withdrawn:
+        rows.append(["What-if", f"without {', '.join(snap.view.withdrawn)}"])
+    return rows
 
 
 class _WorkerGone(ExportError):
@@ -619,9 +682,11 @@ def _swatch(trace: dict) -> str:
     return trace.get("marker", {}).get("color") or trace.get("line", {}).get("color") or "#888888"
 
 
-def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: int = 794) -> list[dict]:
-    """A legend as tables of colour swatches and names, in as many columns as it needs (up to four); anything
-    that still does not fit is counted in a last row, never dropped without a word."""
+def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: int = 794,
+                   page_width: int = 1123) -> list[dict]:
+    """A legend as tables of colour swatches and names, in as many columns as it needs (up to four); a name too
+    long for its column is shortened (its code first, so the colour is still named), and entries that still do
+    not fit are counted in a last row, never dropped without a word."""
     rows_fit = max(int((domain["y"][1] - domain["y"][0]) * page_height / 17) - 1, 3)
     cols = min(max(-(-len(entries) // rows_fit), 2), 4)
     cap = rows_fit * cols
@@ -630,6 +695,13 @@ def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: in
     per = -(-len(entries) // cols)
     x0, x1 = domain["x"]
     step = (x1 - x0) / cols
+    font = 9 if cols < 4 else 8
+    # one line per row (17 px): plotly wraps a cell at about 0.75 em a character, so shorten before it would
+    chars = max(int(step * page_width * 0.84 / (font * 0.78)) - 1, 8)
+
+    def fit(name: str) -> str:
+        return name if len(name) <= chars else name[:chars - 1] + "…"
+
     out = []
     for k in range(cols):
         part = entries[k * per:(k + 1) * per]
@@ -639,9 +711,9 @@ def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: in
         out.append({"type": "table", "domain": {"x": xs, "y": domain["y"]}, "columnwidth": [0.14, 0.86],
                     "header": {"values": ["", "<b>Legend</b>" if k == 0 else ""], "fill": {"color": "white"},
                                "align": "left", "height": 18, "font": {"size": 10}, "line": {"width": 0}},
-                    "cells": {"values": [["" for _ in part], [n for n, _ in part]],
+                    "cells": {"values": [["" for _ in part], [fit(n) for n, _ in part]],
                               "fill": {"color": [[c for _, c in part], ["white"] * len(part)]},
-                              "align": "left", "height": 17, "font": {"size": 9 if cols < 4 else 8},
+                              "align": "left", "height": 17, "font": {"size": font},
                               "line": {"color": "#bbb"}}})
     return out
 
