@@ -196,7 +196,7 @@ def _base_layers(lang: str) -> list:
         (_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", "#b9d6ee", 0, None),
         (_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", "#9a9a9a", 0.8,
          [html.escape(n) for n in units[name_col]]),
-    ])], {**_fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0),
+    ])], {**_fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0.6),
            "meta": "place-labels"}
 
 
@@ -461,13 +461,29 @@ def _outline_line(geom, colour: str, width: float) -> dict:
             "mode": "lines", "line": {"color": colour, "width": width}, "hoverinfo": "skip", "showlegend": False}
 
 
-def zoom_to(bounds: tuple[float, float, float, float], width_px: int = 900, height_px: int = 650) -> dict:
-    """Map center and zoom that fit lon/lat ``bounds`` (with a margin) into the map's pixels."""
+def zoom_to(bounds: tuple[float, float, float, float], width_px: int = 900, height_px: int = 650,
+            margin: float = 1.6) -> dict:
+    """Map center and zoom that fit lon/lat ``bounds`` (``margin`` times their size) into the map's pixels."""
     minx, miny, maxx, maxy = bounds
-    span_x = max(maxx - minx, 0.02) * 1.6
-    span_y = max(maxy - miny, 0.02) * 1.6 / math.cos(math.radians((miny + maxy) / 2))
+    span_x = max(maxx - minx, 0.02) * margin
+    span_y = max(maxy - miny, 0.02) * margin / math.cos(math.radians((miny + maxy) / 2))
     zoom = min(math.log2(360 * width_px / 512 / span_x), math.log2(360 * height_px / 512 / span_y))
     return {"center": {"lon": (minx + maxx) / 2, "lat": (miny + maxy) / 2}, "zoom": max(min(zoom, 11), 3)}
+
+
+#: how much room a domain's view leaves around its extent (which has an 8 % margin of its own)
+FRAME_MARGIN = 1.12
+#: the map legend's width in pixels (its longest entry, "Gap (no contingent covers it)", at 11 px)
+LEGEND_PX = 220
+
+
+def frame_extent(bounds: tuple[float, float, float, float], width_px: int, height_px: int) -> dict:
+    """The dashboard's framing of a domain: its extent as large as the map allows, in the room left of the legend
+    (which sits at the map's right edge), so the legend hides none of it and the place names are as large as
+    they can be."""
+    z = zoom_to(bounds, width_px - LEGEND_PX, height_px, margin=FRAME_MARGIN)
+    z["center"]["lon"] += LEGEND_PX / 2 * 360 / (512 * 2 ** z["zoom"])
+    return z
 
 
 # -- the same figure on a geo subplot: SVG paths (vector PDF/SVG) that also work from file:// -------------

@@ -2,6 +2,8 @@
 and 'export what you see' includes the zoom a table row click set. Browser tests in headless Chromium."""
 from __future__ import annotations
 
+import math
+
 import subprocess
 import sys
 
@@ -224,3 +226,28 @@ def test_a_snapshot_fills_the_column_beside_the_map(sample_result):
     assert not shown and len(tables) >= 2  # the plotly legend gave way to tables in columns
     assert all(any(n.startswith(f"X{i:02d} — ") for n in names) for i in range(40))  # every colour, none cut
     assert any(n.startswith("Gap (no contingent") for n in names)  # shortened to one line, never dropped
+
+
+@pytest.mark.parametrize("viewport", [(1366, 768), (1920, 1080), (1280, 1024)])
+def test_each_domain_fills_the_map_left_of_the_legend(viewport):
+    """A domain's view is framed on its extent, as large as the map allows, with every part of the extent left of
+    the legend (which sits at the map's right edge) and inside the map."""
+    from ua_coverage.app.map_page import _map_px
+    from ua_coverage.figures import LEGEND_PX, frame_extent
+    from ua_coverage.view import extent_bounds
+    from ua_coverage.workflow import sample_plan
+
+    plan = sample_plan()
+    width, height = _map_px(list(viewport))
+
+    def px(lon, lat, z):  # Web Mercator pixels relative to the map's centre
+        scale = 512 * 2 ** z["zoom"] / 360
+        y = lambda la: math.degrees(math.log(math.tan(math.pi / 4 + math.radians(la) / 2)))  # noqa: E731
+        return ((lon - z["center"]["lon"]) * scale + width / 2, -(y(lat) - y(z["center"]["lat"])) * scale + height / 2)
+
+    for domain in ("air", "sea", "land", "monitoring"):
+        z = frame_extent(extent_bounds(plan, domain), width, height)
+        minx, miny, maxx, maxy = plan.full_extents().layers[domain].bounds
+        (x0, y0), (x1, y1) = px(minx, maxy, z), px(maxx, miny, z)
+        assert 0 <= x0 and x1 <= width - LEGEND_PX and 0 <= y0 and y1 <= height, (domain, x0, x1, y0, y1)
+        assert (x1 - x0) > 0.6 * (width - LEGEND_PX) or (y1 - y0) > 0.6 * height, domain  # it fills the map

@@ -12,7 +12,7 @@ from pathlib import Path
 import dash
 from dash import Input, Output, Patch, State, callback_context, dash_table, dcc, html
 
-from ..figures import LAYER_TITLES, MapView, map_figure, sensor_view, zoom_to
+from ..figures import LAYER_TITLES, MapView, frame_extent, map_figure, sensor_view, zoom_to
 from ..view import extent_bounds, oblast_names, oblasts_in_words, overlap_kind, view_figures, view_state, whatif_text
 from .components import guarded
 from .state import AppState
@@ -348,7 +348,9 @@ def register(app: dash.Dash, state: AppState) -> None:
                        sensor_altitude_ft=alt)
         width, height = _map_px(viewport)
         reset = callback_context.triggered_id in (None, "domain-picker", "revision")
-        framing = zoom_to(extent_bounds(plan, domain), width, height)  # each domain framed on its own extent
+        # each domain framed on its own extent (which has its margin already): as large as the map allows, so the
+        # place names are as large as they can be
+        framing = frame_extent(extent_bounds(plan, domain), width, height)
         if not reset and shown and "center" in shown and "zoom" in shown:
             framing = {"center": shown["center"], "zoom": shown["zoom"]}  # keep where the planner is looking
         view.center, view.zoom = framing["center"], framing["zoom"]
