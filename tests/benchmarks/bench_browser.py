@@ -44,6 +44,9 @@ if (!gd || !gd.on) return false;
 if (!window.__hooked) {
   window.__hooked = true; window.__drawn = performance.now(); window.__kpi = performance.now();
   gd.on('plotly_afterplot', () => { window.__drawn = performance.now(); });
+  // MapLibre's own "everything rendered" (a camera move made in the browser fires no plotly_afterplot)
+  const sub = gd._fullLayout && gd._fullLayout.map && gd._fullLayout.map._subplot;
+  if (sub && sub.map) sub.map.on('idle', () => { window.__drawn = performance.now(); });
   new MutationObserver(() => { window.__kpi = performance.now(); })
     .observe(document.querySelector('#kpis'), {subtree: true, childList: true, characterData: true});
 }
