@@ -108,10 +108,14 @@ def cmd_analyze(args) -> int:
             extra["sensors_timeline"] = watched_timeline(sensor_plan, altitudes_ft=_altitudes(args))
     if args.out:
         from .export.data import write_layers
+        from .plan import empty_sensors
 
         state = [str(sector_path)] + ([f"on {extra['at']}"] if args.at else []) + \
             (["NOTIONAL plan — illustrative, not a real deployment"] if plan.notional else [])
-        written = write_layers(result, Path(args.out), plan=plan.on(extra.get("at")), state=state)
+        # the same sensors as --json: those --sensors names (none without it), at its altitudes
+        out_plan = replace(plan, sensors=_sensor_set(args, plan) if args.sensors else empty_sensors())
+        written = write_layers(result, Path(args.out), plan=out_plan.on(extra.get("at")), state=state,
+                               altitudes_ft=_altitudes(args))
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
         sys.stdout.write(result.to_json({**extra, "plan": {
@@ -196,10 +200,16 @@ def _sensor_set(args, plan):
 def _altitudes(args) -> list[float] | None:
     if not args.target_altitudes_ft:
         return None
+    import math
+
+    usage = UsageError("--target-altitudes-ft is a comma-separated list of feet (0 to 200,000), e.g. 0,1000,10000")
     try:
-        return sorted({float(x) for x in args.target_altitudes_ft.split(",") if x.strip()})
+        feet = sorted({float(x) for x in args.target_altitudes_ft.split(",") if x.strip()})
     except ValueError:
-        raise UsageError("--target-altitudes-ft is a comma-separated list of feet, e.g. 0,1000,10000") from None
+        raise usage from None
+    if not feet or not all(math.isfinite(f) and 0 <= f <= 200_000 for f in feet):
+        raise usage
+    return feet
 
 
 def _timeline_table(rows: list[dict], holes: list[dict]) -> str:
@@ -537,10 +547,15 @@ def cmd_export(args) -> int:
             raise UsageError(f"--band needs --domain air and a number below {len(analysis.air_bands)}")
         band = args.band
     layers = tuple(x.strip() for x in args.layers.split(",") if x.strip()) if args.layers else DEFAULT_LAYERS
+    if not (0 <= args.sensor_altitude_ft <= 200_000):  # also refuses nan
+        raise UsageError("--sensor-altitude-ft is feet from 0 to 200,000")
     unknown = [x for x in layers if x not in VIEW_LAYERS]
     if unknown:
         raise UsageError(f"--layers: {', '.join(unknown)} is not a layer; choose from {','.join(VIEW_LAYERS)}")
     if set(layers) & {"sensors", "unwatched"} and not len(plan.sensors):
+        if len(st.load(info.id).sensors):
+            raise UsageError(f"the what-if withdraws every nation manning a sensor of revision {info.id}: there is "
+                             "no sensor left to draw", rule="sensors-missing")
         raise UsageError(f"revision {info.id} has no sensor set to draw; import one with ua-coverage import "
                          "--sensors FILE", rule="sensors-missing")
     view = MapView(domain=args.domain, layers=layers, band=band, lang=args.lang, withdrawn=withdrawn,

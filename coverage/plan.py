@@ -119,6 +119,18 @@ class Plan:
         keep = [(not f or f <= day) and (not t or day <= t) for f, t in zip(sen["valid_from"], sen["valid_to"])]
         return sen[keep].reset_index(drop=True)
 
+    def sensor_change_dates(self) -> list[str]:
+        """The days the set of sensors in service can change: every ``valid_from``, and the day after every
+        ``valid_to``."""
+        days = set()
+        if len(self.sensors):
+            for f, t in zip(self.sensors["valid_from"], self.sensors["valid_to"]):
+                if f:
+                    days.add(str(f))
+                if t:
+                    days.add((date.fromisoformat(str(t)) + timedelta(days=1)).isoformat())
+        return sorted(days)
+
     def phases_on(self, day: str) -> list[str]:
         """The phases whose period holds ``day``."""
         return [str(r["name"]) for r in self.phases.to_dict("records")

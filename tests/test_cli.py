@@ -57,8 +57,12 @@ def test_analyze_writes_layers_for_qgis(tmp_path, analyze_json):
     import pyogrio
 
     layers = {name for name, _ in pyogrio.list_layers(tmp_path / "out" / "analysis.gpkg")}
-    # sectors and styles added (#19), the sample's sensors and their footprints (#20)
-    assert layers == {"gaps", "overlaps", "partition", "sectors", "layer_styles", "sensors", "sensor_footprints"}
+    assert layers == {"gaps", "overlaps", "partition", "sectors", "layer_styles"}  # sectors and styles added
+    # the sensor layers come with --sensors, for the set it names (as --json gives them)
+    p = run("analyze", "--out", str(tmp_path / "with"), "--sensors", "--target-altitudes-ft", "5000")
+    assert p.returncode == 0, p.stderr
+    fp = gpd.read_file(tmp_path / "with" / "analysis.gpkg", layer="sensor_footprints")
+    assert sorted(set(fp["altitude_ft"].dropna())) == [5000.0] and len(fp) == 6 + 2 + 2
     part = gpd.read_file(tmp_path / "out" / "analysis.gpkg", layer="partition")
     land = part[(part.layer == "land") & part.in_extent]
     assert land.area_km2.sum() == pytest.approx(analyze_json["domains"]["land"]["extent_km2"], rel=1e-9)

@@ -369,3 +369,47 @@ def test_sensors_through_time(tmp_path):
     assert rows["2027-02-15"]["sea"]["covered_km2"] < rows["2027-03-01"]["sea"]["covered_km2"] - 500
     assert [r["from"] for r in doc["timeline"]] == [None, "2027-01-01", "2027-02-15", "2027-04-01", "2027-04-08"]
     assert "M-04" in rows["2027-04-08"]["unwatched_sectors"]
+
+
+def test_review_cases_blank_dates_unnamed_sensors_zero_target_and_bad_altitudes(tmp_path):
+    """A file with dates on some sensors only is read (blank = open); a sensor no nation is named for still
+    watches (its area is no gap piece); a 0 m target is a height, not a missing one; bad altitude lists are usage
+    errors, not tracebacks."""
+    from ua_coverage.domains import national_extents
+    from ua_coverage.engine.sensors import sensor_layer
+
+    g = sensors_frame()
+    g["valid_from"] = ["2027-01-01", None, None]
+    g.loc[1, "contingent"] = ""
+    g.loc[0, "target_m"] = 0.0
+    g.to_file(tmp_path / "s.geojson")
+    s, problems, _ = read_sensors(str(tmp_path / "s.geojson"), strict=True)
+    assert problems == [] and list(s["valid_from"]) == ["2027-01-01", "", ""]
+    w = watched(s, national_extents(), altitudes_ft=[0.0])
+    for domain in ("land", "sea"):
+        pieces = sum(p["area_km2"] for p in w["gaps"] if p["domain"] == domain)
+        assert pieces == pytest.approx(w[domain]["gap_km2"], rel=1e-4), domain
+    row = sensor_layer(s, national_extents(), "land")["sensors"][0]
+    assert row["target_m"] == 0.0 and row["horizon_km"] == pytest.approx(radar_horizon_km(20, 0))
+    assert row["reach_km"] == pytest.approx(4.12 * math.sqrt(20))
+    for bad in (",", "nan", "-5", "1,x"):
+        out = run_cli("analyze", "--sensors", "--target-altitudes-ft", bad, "--json")
+        assert out.returncode == 2 and "--target-altitudes-ft" in out.stderr, bad
+
+
+def test_the_dashboard_offers_sensor_dates_and_sensor_nations(tmp_path):
+    """A sensor's own dates are stops of the day slider, and a nation that only mans sensors can be withdrawn."""
+    from ua_coverage.app.map_page import _used
+    from ua_coverage.app.state import AppState
+    from ua_coverage.workflow import commit_plan, open_store
+
+    st = open_store(tmp_path / "d")
+    plan = st.load(1)
+    s = plan.sensors.copy()
+    s.loc[s["sensor_id"] == "CR-02", ["valid_from", "contingent"]] = ["2027-05-20", "PRT"]  # PRT holds no sector
+    plan.sensors = s
+    info = commit_plan(st, plan, base=1, author="t", message="a late Portuguese radar")
+    state = AppState(st)
+    assert "2027-05-20" in state.days(info.id) and "2027-05-20" not in state.days(1)
+    assert "PRT" in _used(state, info.id) and "PRT" not in _used(state, 1)
+    assert "CR-02" not in set(state.plan(info.id, ("PRT",)).sensors["sensor_id"])

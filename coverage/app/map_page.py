@@ -57,7 +57,7 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
         cur = state.store.revision(revision)
     plan = state.plan(cur.id)
     days, marks = _day_marks(state, cur.id, at)
-    used = sorted({c for cs in plan.sectors["contingents"] for c in cs})
+    used = sorted(_used(state, cur.id))  # the nations of its sectors and its sensors
     names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
     return html.Div([
         html.Div([
@@ -190,9 +190,13 @@ def _altitude_options(plan) -> list[dict]:
 
 
 def _used(state: AppState, rev_id: int) -> set[str]:
-    """The nations assigned in a revision: a what-if can withdraw only these (a made-up code would only
-    force a fresh analysis of the same plan)."""
-    return {c for cs in state.plan(rev_id).sectors["contingents"] for c in cs}
+    """The nations assigned in a revision or manning its sensors: a what-if can withdraw only these (a made-up
+    code would only force a fresh analysis of the same plan)."""
+    from ..schema import parse_contingents
+
+    plan = state.plan(rev_id)
+    manning = {c for v in plan.sensors["contingent"] for c in parse_contingents(v)} if len(plan.sensors) else set()
+    return {c for cs in plan.sectors["contingents"] for c in cs} | manning
 
 
 def _fmt(v: float) -> str:
@@ -383,13 +387,15 @@ def register(app: dash.Dash, state: AppState) -> None:
                   + (f" ({figs['band']})" if figs["band"] else ""),
                   f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
         has_sensors = bool(len(plan.sensors)) or bool(len(state.plan(rev.id).sensors))
-        watch = sensor_view(plan, analysis, domain, alt) if set(view.layers) & set(SENSOR_LAYERS) else None
+        sensor_layers_on = bool(set(view.layers) & set(SENSOR_LAYERS))
+        watch = sensor_view(plan, analysis, domain, alt) if sensor_layers_on else None
         full = state.plan(rev.id)
         per_revision = trig in (None, "revision")
         sensor_out = ((_layer_options(full), _altitude_options(full)) if per_revision else (dash.no_update,) * 2) + (
             domain != "air" or not has_sensors, not has_sensors, not has_sensors, *(_unwatched_rows(
                 state, rev.id, tuple(withdrawn), day, plan, domain) if watch is not None else (
-                [], "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
+                [], "No sensor is in service in this view (the day or the what-if)." if sensor_layers_on else
+                "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
         return (fig_out, _kpis(figs, withdrawn, watch), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
                 domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
                 sigs, *sensor_out)

@@ -54,7 +54,8 @@ class AppState:
     def days(self, rev_id: int, extra: str | None = None) -> list[str]:
         """The days a planner can step through: change dates and phase starts (and ``extra``)."""
         plan = self._plan(rev_id)
-        days = set(plan.change_dates()) | {str(d) for d in plan.phases.get("start", []) if d}
+        days = set(plan.change_dates()) | set(plan.sensor_change_dates()) | {
+            str(d) for d in plan.phases.get("start", []) if d}
         if extra:
             days.add(extra)
         return sorted(days)

@@ -73,9 +73,9 @@ def footprints(sensors, *, target_m: float | None = None) -> list:
     """Each sensor's footprint (``target_m`` overrides the sensors' own target height, e.g. an air altitude)."""
     out = []
     for r in sensors.itertuples(index=False):
-        t = target_m if target_m is not None else (
-            r.target_m if getattr(r, "target_m", None) == getattr(r, "target_m", None) and getattr(r, "target_m", None)
-            is not None else DEFAULT_TARGET_M.get(r.domain, 2.0))
+        t = target_m if target_m is not None else _num(getattr(r, "target_m", None))
+        if t is None:
+            t = DEFAULT_TARGET_M.get(r.domain, 2.0)
         reach = reach_km(float(r.range_km), getattr(r, "antenna_m", None), float(t))
         out.append(footprint(r.geometry.x, r.geometry.y, reach, float(getattr(r, "min_range_km", 0) or 0),
                              _num(getattr(r, "azimuth_from_deg", None)), _num(getattr(r, "azimuth_to_deg", None))))
@@ -115,7 +115,9 @@ def sensor_layer(sensors, extents, domain: str, altitude_ft: float = 0.0) -> dic
     shapes = footprints(sel, target_m=target)
     rows, rings = [], []
     for r, shape in zip(sel.itertuples(index=False), shapes):
-        t = target if target is not None else (_num(getattr(r, "target_m", None)) or DEFAULT_TARGET_M.get(kind, 2.0))
+        t = target if target is not None else _num(getattr(r, "target_m", None))
+        if t is None:  # 0 m is a height (a target on the surface), not a missing one
+            t = DEFAULT_TARGET_M.get(kind, 2.0)
         antenna = _num(getattr(r, "antenna_m", None))
         horizon = radar_horizon_km(antenna, t) if antenna is not None else None
         reach = reach_km(float(r.range_km), antenna, t)
@@ -239,7 +241,9 @@ def _by_engine(sensors, extents, altitudes_ft: list[float]) -> tuple[dict, list]
         alt = {} if ft is None else {"altitude_ft": ft}
         frame = _footprint_sectors(sel, layer, target_m=None if ft is None else ft * 0.3048)
         res = analyze(frame, extents)
-        gaps += [{**g, **alt} for g in res.gaps if g["domain"] == layer]
+        # a footprint with no contingent is an "unassigned sector" to the engine, its area an unassigned gap; but a
+        # sensor nobody is named for still watches: those pieces are watched ground, not gaps
+        gaps += [{**g, **alt} for g in res.gaps if g["domain"] == layer and not g.get("sectors")]
         counts: dict = {}
         for codes in sel["contingent"] if len(sel) else []:
             for c in parse_contingents(codes):
@@ -263,17 +267,9 @@ def watched_timeline(plan, *, altitudes_ft: list[float] | None = None) -> list[d
     sensors in service change (the plan's change dates and the sensors' own: every ``valid_from`` and the day after
     every ``valid_to``), ``{"from", "to", "active_sensors", "land", "sea", "air", "unwatched_sectors"}`` with the
     figures of :func:`watched` (``from`` inclusive, ``to`` exclusive, None for the open ends)."""
-    from datetime import date, timedelta
-
     from .timeline import _day_in
 
-    days = set(plan.change_dates())
-    for f, t in zip(plan.sensors["valid_from"], plan.sensors["valid_to"]):
-        if f:
-            days.add(str(f))
-        if t:
-            days.add((date.fromisoformat(str(t)) + timedelta(days=1)).isoformat())
-    days = sorted(days)
+    days = sorted(set(plan.change_dates()) | set(plan.sensor_change_dates()))
     spans = [(None, days[0])] + list(zip(days[:-1], days[1:])) + [(days[-1], None)] if days else [(None, None)]
     if altitudes_ft is None:
         altitudes_ft = default_altitudes(plan.sectors)

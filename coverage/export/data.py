@@ -96,7 +96,7 @@ def sectors_layer(plan) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=list(plan.sectors.geometry.values), crs=4326)
 
 
-def sensor_layers(plan) -> dict[str, gpd.GeoDataFrame]:
+def sensor_layers(plan, altitudes_ft: list[float] | None = None) -> dict[str, gpd.GeoDataFrame]:
     """The plan's sensors as two layers: ``sensors`` (points: the file's attributes, the lead, and the reach and
     radar horizon for the domain's default target) and ``sensor_footprints`` (one polygon per sensor, air
     sensors once per default target altitude). Smooth earth: terrain masking is not modelled."""
@@ -106,7 +106,7 @@ def sensor_layers(plan) -> dict[str, gpd.GeoDataFrame]:
     ext = plan.full_extents()
     reach: dict = {}
     fp_rows, fp_geoms = [], []
-    runs = [("land", 0.0), ("sea", 0.0)] + [("air", a) for a in default_altitudes(plan.sectors)]
+    runs = [("land", 0.0), ("sea", 0.0)] + [("air", a) for a in (altitudes_ft or default_altitudes(plan.sectors))]
     for domain, alt in runs:
         layer = sensor_layer(plan.sensors, ext, domain, alt)
         for row, geom in zip(layer["sensors"], layer["footprints"]):
@@ -124,7 +124,8 @@ def sensor_layers(plan) -> dict[str, gpd.GeoDataFrame]:
             "sensor_footprints": gpd.GeoDataFrame(pd.DataFrame(fp_rows), geometry=fp_geoms, crs=4326)}
 
 
-def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) -> list:
+def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None,
+                 altitudes_ft: list[float] | None = None) -> list:
     """Write gaps, overlaps and the partition (and the plan's sectors, given ``plan``) as GeoJSON files and one
     styled GeoPackage (for QGIS).
 
@@ -150,7 +151,7 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) 
         layers["sectors"] = sectors_layer(plan)
     has_sensors = plan is not None and len(getattr(plan, "sensors", ()))
     if has_sensors:
-        layers.update(sensor_layers(plan))
+        layers.update(sensor_layers(plan, altitudes_ft))
     written = []
     gpkg = out / "analysis.gpkg"
     gpkg.unlink(missing_ok=True)
@@ -184,7 +185,7 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None) 
     if has_sensors:  # the same block as analyze --sensors --json: each sector's watched share in "sectors"
         from ..engine.sensors import watched
 
-        w = watched(plan.sensors, plan.full_extents(), plan.sectors)
+        w = watched(plan.sensors, plan.full_extents(), plan.sectors, altitudes_ft=altitudes_ft)
         for sid, pct in w.pop("watched_pct").items():
             if sid in doc.get("sectors", {}):
                 doc["sectors"][sid]["watched_pct"] = pct

@@ -232,7 +232,8 @@ def _records(frame, max_text: int, out: dict) -> list[list]:
         sid = str(row[id_col])[:64] if id_col is not None and row[id_col] is not None else None
         rec = []
         for c, v in zip(frame.columns, row):
-            if v is None or (isinstance(v, float) and math.isnan(v)):
+            # NaT (a date column's blank cell) is not equal to itself, like NaN
+            if v is None or (isinstance(v, float) and math.isnan(v)) or (hasattr(v, "isoformat") and v != v):
                 rec.append(None)
                 continue
             if hasattr(v, "isoformat"):
