@@ -281,37 +281,28 @@ def _print_diff(d: dict, out=None) -> None:
     for r in d["attributes"]:
         ch = ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}" for k, v in r["changes"].items())
         line(f"  * attributes {r['sector_id']}: {ch}")
-    reg = d.get("contingents_registry", {})
-    for c in reg.get("added", []):
-        line(f"  + registry   {c} added")
-    for c in reg.get("removed", []):
-        line(f"  - registry   {c} removed")
-    for c in reg.get("changed", []):
-        ch = ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}" for k, v in c["changes"].items())
-        line(f"  * registry   {c['code']}: {ch}")
+    _listed_changes(line, "registry", d.get("contingents_registry", {}), "code")
     for e in d.get("extents", []):
         line(f"  # extent     {e['layer']}: {e['before_km2']:,.1f} -> {e['after_km2']:,.1f} km² "
              f"({e['change_km2']:+,.1f}; {e['source']})")
-    ph = d.get("phases", {})
-    for n in ph.get("added", []):
-        line(f"  + phase      {n} added")
-    for n in ph.get("removed", []):
-        line(f"  - phase      {n} removed")
-    for c in ph.get("changed", []):
-        line(f"  * phase      {c['name']}: " + ", ".join(f"{k}: {v['from']!r} -> {v['to']!r}"
-                                                         for k, v in c["changes"].items()))
-    sen = d.get("sensors", {})
-    for n in sen.get("added", []):
-        line(f"  + sensor     {n} added")
-    for n in sen.get("removed", []):
-        line(f"  - sensor     {n} removed")
-    for c in sen.get("changed", []):
-        line(f"  * sensor     {c['sensor_id']}: " + ", ".join(_sensor_change(k, v) for k, v in c["changes"].items()))
+    _listed_changes(line, "phase", d.get("phases", {}), "name")
+    _listed_changes(line, "sensor", d.get("sensors", {}), "sensor_id", _sensor_change)
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         line(f"  ! notional   {'yes' if nt['from'] else 'no'} -> {'yes' if nt['to'] else 'no'}")
     if d.get("coverage"):
         _print_effect(d["coverage"], out)
+
+
+def _listed_changes(line, label: str, block: dict, key: str, fmt=None) -> None:
+    """A diff's table of rows by name (registry, phases, sensors): added, removed, and what changed in each."""
+    fmt = fmt or (lambda k, v: f"{k}: {v['from']!r} -> {v['to']!r}")
+    for n in block.get("added", []):
+        line(f"  + {label:<10} {n} added")
+    for n in block.get("removed", []):
+        line(f"  - {label:<10} {n} removed")
+    for c in block.get("changed", []):
+        line(f"  * {label:<10} {c[key]}: " + ", ".join(fmt(k, v) for k, v in c["changes"].items()))
 
 
 def _sensor_change(k: str, v: dict) -> str:

@@ -15,3 +15,8 @@ def wait_for(cond, timeout: float = 60, what: str = "condition") -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def on_map(dash_duo, body: str):
+    """Run ``body`` (JavaScript, with ``g`` the map's plotly graph div) in the page and return its result."""
+    return dash_duo.driver.execute_script("var g = document.querySelector('#map .js-plotly-plot'); " + body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from _browser import wait_for
+from _browser import on_map, wait_for
 
 
 
@@ -17,10 +17,8 @@ def km2(text: str) -> float:
 
 
 def map_layout(dash_duo) -> dict:
-    return dash_duo.driver.execute_script(
-        "var g = document.querySelector('#map .js-plotly-plot'); "
-        "return {zoom: g._fullLayout.map.zoom, lon: g._fullLayout.map.center.lon, "
-        "lat: g._fullLayout.map.center.lat, traces: g.data.length};")
+    return on_map(dash_duo, "return {zoom: g._fullLayout.map.zoom, lon: g._fullLayout.map.center.lon, "
+                            "lat: g._fullLayout.map.center.lat, traces: g.data.length};")
 
 
 @pytest.mark.browser

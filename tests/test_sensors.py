@@ -194,10 +194,10 @@ def test_a_what_if_and_a_date_take_their_sensors_along():
 
 
 def _sensor_trace(dash_duo) -> dict:
-    return dash_duo.driver.execute_script(
-        "var g = document.querySelector('#map .js-plotly-plot'); var t = g.data.filter(function(d) {"
-        "return d.name === 'Sensors'; })[0]; return t ? {n: t.lon.length, colours: t.marker.color,"
-        "hover: t.hovertext[0]} : null;")
+    from _browser import on_map
+
+    return on_map(dash_duo, "var t = g.data.filter(function(d) { return d.name === 'Sensors'; })[0]; "
+                            "return t ? {n: t.lon.length, colours: t.marker.color, hover: t.hovertext[0]} : null;")
 
 
 @pytest.mark.browser
