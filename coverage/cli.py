@@ -91,8 +91,16 @@ def cmd_analyze(args) -> int:
         extra = {"at": day, "at_phase": plan.phases_on(day), "at_active_sectors": int(active.sum())}
     result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
                                    active=active)
+    # the sensors --sensors names, read once (none without it): the --json block, the timeline and --out use them
+    from .plan import empty_sensors
+
+    sensor_plan = replace(plan, sensors=_sensor_set(args, plan) if args.sensors else empty_sensors())
+    heights = _altitudes(args)
     if args.sensors:
-        extra["sensors"] = _sensors(args, plan, extra.get("at"))
+        from .engine.sensors import watched
+
+        now = sensor_plan.on(extra.get("at"))
+        extra["sensors"] = watched(now.sensors, plan.full_extents(), now.sectors, altitudes_ft=heights)
         for sid, pct in extra["sensors"].pop("watched_pct").items():  # each sector's share, in "sectors"
             if sid in result.sectors:
                 result.sectors[sid]["watched_pct"] = pct
@@ -104,18 +112,14 @@ def cmd_analyze(args) -> int:
         if args.sensors:
             from .engine.sensors import watched_timeline
 
-            sensor_plan = replace(plan, sensors=_sensor_set(args, plan))
-            extra["sensors_timeline"] = watched_timeline(sensor_plan, altitudes_ft=_altitudes(args))
+            extra["sensors_timeline"] = watched_timeline(sensor_plan, altitudes_ft=heights)
     if args.out:
         from .export.data import write_layers
-        from .plan import empty_sensors
 
         state = [str(sector_path)] + ([f"on {extra['at']}"] if args.at else []) + \
             (["NOTIONAL plan — illustrative, not a real deployment"] if plan.notional else [])
-        # the same sensors as --json: those --sensors names (none without it), at its altitudes
-        out_plan = replace(plan, sensors=_sensor_set(args, plan) if args.sensors else empty_sensors())
-        written = write_layers(result, Path(args.out), plan=out_plan.on(extra.get("at")), state=state,
-                               altitudes_ft=_altitudes(args))
+        written = write_layers(result, Path(args.out), plan=sensor_plan.on(extra.get("at")), state=state,
+                               altitudes_ft=heights)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
         sys.stdout.write(result.to_json({**extra, "plan": {
@@ -170,17 +174,9 @@ def cmd_analyze(args) -> int:
 PLAN_SENSORS = "\0plan"  # --sensors with no FILE: the plan's own
 
 
-def _sensors(args, plan, day: str | None) -> dict:
-    """What the sensors watch (lenient local analysis: unknown codes are not refused)."""
-    from .engine.sensors import watched
-
-    sensors = replace(plan, sensors=_sensor_set(args, plan)).sensors_on(day)
-    sectors = plan.on(day) if day else plan
-    return watched(sensors, plan.full_extents(), sectors.sectors, altitudes_ft=_altitudes(args))
-
-
 def _sensor_set(args, plan):
-    """The sensors ``--sensors`` names: a file (read leniently), or with no FILE the plan's own."""
+    """The sensors ``--sensors`` names: a file (read leniently: unknown codes are not refused), or with no FILE the
+    plan's own."""
     from .errors import ValidationError
     from .ingest.sensors import read_sensors
 

@@ -404,8 +404,9 @@ def _sensor_traces(plan, watch: dict, show_sensors: bool, show_unwatched: bool):
         hatch["name"] = "Unwatched"
         traces.append(hatch)
         edge = _outline([watch["unwatched"]], UNWATCHED_FILL, 1.4, "Unwatched (edge)")
-        edge["hovertext"] = (f"<b>Unwatched by sensors</b>{alt}: {watch['gap_km2']:,.0f} km² "
-                             f"({100 - watch['covered_pct']:.1f} % of the extent)<br><i>{watch['note']}</i>")
+        edge.update(hoverinfo="text", hovertext=(  # on its edge: the hatch lines themselves say nothing
+            f"<b>Unwatched by sensors</b>{alt}: {watch['gap_km2']:,.0f} km² "
+            f"({100 - watch['covered_pct']:.1f} % of the extent)<br><i>{watch['note']}</i>"))
         traces.append(edge)
         legend.append((f"Unwatched{alt} (hatched)", UNWATCHED_FILL))
     if show_sensors and watch["sensors"]:

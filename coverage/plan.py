@@ -85,17 +85,11 @@ class Plan:
 
     def active_on(self, day: str) -> np.ndarray:
         """Which sectors are active on ``day`` (``YYYY-MM-DD``): (no from or from ≤ day) and (no to or day ≤ to)."""
-        return np.array([(f is None or f <= day) and (t is None or day <= t) for f, t in self.periods()], dtype=bool)
+        return _active(self.periods(), day)
 
     def change_dates(self) -> list[str]:
         """The days the set of active sectors can change: every start, and the day after every end."""
-        days = set()
-        for f, t in self.periods():
-            if f:
-                days.add(f)
-            if t:
-                days.add((date.fromisoformat(t) + timedelta(days=1)).isoformat())
-        return sorted(days)
+        return _change_days(self.periods())
 
     def intervals(self) -> list[tuple[str | None, str | None]]:
         """Intervals over which the active set is constant: ``[from, to)``, None for the open ends."""
@@ -113,28 +107,39 @@ class Plan:
 
     def sensors_on(self, day: str | None) -> gpd.GeoDataFrame:
         """The sensors in service on ``day`` (their own ``valid_from``/``valid_to``, both inclusive)."""
-        sen = self.sensors
-        if day is None or not len(sen):
-            return sen
-        keep = [(not f or f <= day) and (not t or day <= t) for f, t in zip(sen["valid_from"], sen["valid_to"])]
-        return sen[keep].reset_index(drop=True)
+        if day is None or not len(self.sensors):
+            return self.sensors
+        return self.sensors[_active(self._sensor_periods(), day)].reset_index(drop=True)
+
+    def _sensor_periods(self) -> list[tuple[str | None, str | None]]:
+        return [(str(f) if f else None, str(t) if t else None)
+                for f, t in zip(self.sensors["valid_from"], self.sensors["valid_to"])]
 
     def sensor_change_dates(self) -> list[str]:
         """The days the set of sensors in service can change: every ``valid_from``, and the day after every
         ``valid_to``."""
-        days = set()
-        if len(self.sensors):
-            for f, t in zip(self.sensors["valid_from"], self.sensors["valid_to"]):
-                if f:
-                    days.add(str(f))
-                if t:
-                    days.add((date.fromisoformat(str(t)) + timedelta(days=1)).isoformat())
-        return sorted(days)
+        return _change_days(self._sensor_periods()) if len(self.sensors) else []
 
     def phases_on(self, day: str) -> list[str]:
         """The phases whose period holds ``day``."""
         return [str(r["name"]) for r in self.phases.to_dict("records")
                 if (not r["start"] or r["start"] <= day) and (not r["end"] or day <= r["end"])]
+
+
+def _active(periods, day: str) -> np.ndarray:
+    """Which of ``(from, to)`` periods (inclusive, None = open) hold ``day``."""
+    return np.array([(f is None or f <= day) and (t is None or day <= t) for f, t in periods], dtype=bool)
+
+
+def _change_days(periods) -> list[str]:
+    """The days a set of ``(from, to)`` periods can change: every start, and the day after every end."""
+    days = set()
+    for f, t in periods:
+        if f:
+            days.add(f)
+        if t:
+            days.add((date.fromisoformat(t) + timedelta(days=1)).isoformat())
+    return sorted(days)
 
 
 def empty_sensors() -> gpd.GeoDataFrame:

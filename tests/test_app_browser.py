@@ -17,8 +17,9 @@ def km2(text: str) -> float:
 
 
 def map_layout(dash_duo) -> dict:
-    return on_map(dash_duo, "return {zoom: g._fullLayout.map.zoom, lon: g._fullLayout.map.center.lon, "
-                            "lat: g._fullLayout.map.center.lat, traces: g.data.length};")
+    """Where the map is looking, from MapLibre's own camera (what the planner sees, not plotly's record of it)."""
+    return on_map(dash_duo, "var m = g._fullLayout.map._subplot.map, c = m.getCenter(); "
+                            "return {zoom: m.getZoom(), lon: c.lng, lat: c.lat, traces: g.data.length};")
 
 
 @pytest.mark.browser

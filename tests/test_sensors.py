@@ -255,6 +255,14 @@ def test_exports_draw_the_sensor_layers_with_their_legend(tmp_path):
     assert out.returncode == 0, out.stderr
     svg = (tmp_path / "air.svg").read_text(encoding="utf-8")
     text = " ".join(re.findall(r">([^<>]+)</text>", svg)).replace("&amp;", "&")
+    from ua_coverage.figures import MapView, map_figure
+    from ua_coverage.workflow import analyze_plan, sample_plan
+
+    plan = sample_plan()
+    fig = map_figure(plan, analyze_plan(plan), MapView(domain="air", layers=("unwatched",), sensor_altitude_ft=10000))
+    (hatch,) = [t for t in fig["data"] if t.get("name") == "Unwatched"]
+    lon = [x for x in hatch["lon"] if x is not None]
+    assert len(lon) > 100 and min(lon) > 21.5 and max(lon) < 41  # diagonal lines, clipped to the unwatched air
     for label in ("Sensor reach at 10,000 ft (smooth earth)", "Unwatched at 10,000 ft (hatched)",
                   "Sensor, GBR lead", "Sensor, FRA lead"):
         assert label in text, label

@@ -386,10 +386,10 @@ def register(app: dash.Dash, state: AppState) -> None:
         counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
                   + (f" ({figs['band']})" if figs["band"] else ""),
                   f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
-        has_sensors = bool(len(plan.sensors)) or bool(len(state.plan(rev.id).sensors))
+        full = state.plan(rev.id)  # the revision's own plan: its sensor set, whatever the day or the what-if
+        has_sensors = bool(len(full.sensors))
         sensor_layers_on = bool(set(view.layers) & set(SENSOR_LAYERS))
         watch = sensor_view(plan, analysis, domain, alt) if sensor_layers_on else None
-        full = state.plan(rev.id)
         per_revision = trig in (None, "revision")
         sensor_out = ((_layer_options(full), _altitude_options(full)) if per_revision else (dash.no_update,) * 2) + (
             domain != "air" or not has_sensors, not has_sensors, not has_sensors, *(_unwatched_rows(

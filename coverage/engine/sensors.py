@@ -71,15 +71,19 @@ def footprint(lon: float, lat: float, reach: float, min_km: float = 0.0, az_from
 
 def footprints(sensors, *, target_m: float | None = None) -> list:
     """Each sensor's footprint (``target_m`` overrides the sensors' own target height, e.g. an air altitude)."""
-    out = []
-    for r in sensors.itertuples(index=False):
-        t = target_m if target_m is not None else _num(getattr(r, "target_m", None))
-        if t is None:
-            t = DEFAULT_TARGET_M.get(r.domain, 2.0)
-        reach = reach_km(float(r.range_km), getattr(r, "antenna_m", None), float(t))
-        out.append(footprint(r.geometry.x, r.geometry.y, reach, float(getattr(r, "min_range_km", 0) or 0),
-                             _num(getattr(r, "azimuth_from_deg", None)), _num(getattr(r, "azimuth_to_deg", None))))
-    return out
+    return [footprint(r.geometry.x, r.geometry.y, _reach(r, target_m)[2], float(getattr(r, "min_range_km", 0) or 0),
+                      _num(getattr(r, "azimuth_from_deg", None)), _num(getattr(r, "azimuth_to_deg", None)))
+            for r in sensors.itertuples(index=False)]
+
+
+def _reach(r, target_m: float | None = None) -> tuple[float, float | None, float]:
+    """One sensor's ``(target height m, radar horizon km or None, reach km)``; ``target_m`` overrides its own."""
+    t = target_m if target_m is not None else _num(getattr(r, "target_m", None))
+    if t is None:  # 0 m is a height (a target on the surface), not a missing one
+        t = DEFAULT_TARGET_M.get(r.domain, 2.0)
+    antenna = _num(getattr(r, "antenna_m", None))
+    horizon = radar_horizon_km(antenna, t) if antenna is not None else None
+    return t, horizon, reach_km(float(r.range_km), antenna, t)
 
 
 def _num(v):
@@ -115,12 +119,7 @@ def sensor_layer(sensors, extents, domain: str, altitude_ft: float = 0.0) -> dic
     shapes = footprints(sel, target_m=target)
     rows, rings = [], []
     for r, shape in zip(sel.itertuples(index=False), shapes):
-        t = target if target is not None else _num(getattr(r, "target_m", None))
-        if t is None:  # 0 m is a height (a target on the surface), not a missing one
-            t = DEFAULT_TARGET_M.get(kind, 2.0)
-        antenna = _num(getattr(r, "antenna_m", None))
-        horizon = radar_horizon_km(antenna, t) if antenna is not None else None
-        reach = reach_km(float(r.range_km), antenna, t)
+        t, horizon, reach = _reach(r, target)
         limited = horizon is not None and horizon < float(r.range_km)
         rows.append({"sensor_id": str(r.sensor_id), "name": str(r.name), "type": str(getattr(r, "type", "") or ""),
                      "contingent": str(r.contingent), "lon": float(r.geometry.x), "lat": float(r.geometry.y),

@@ -200,25 +200,22 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
         fig["data"] = [t for t in fig["data"] if not t.get("showlegend")] + _legend_tables(
             [(t["name"], _swatch(t)) for t in entries], {"x": [0.675, 0.99], "y": [y0, y1]}, height, width)
     else:  # the figures of the view under the legend: no dead space beside the map
-        fig["data"].append(_key_table(_key_figures(snap), width, height, y0, y1 - (legend_px + 24) / height))
+        key = _key_table(_key_figures(snap), width, height, y0, y1 - (legend_px + 24) / height)
+        fig["data"] += [key] if key else []
     return _frame(fig, title=snap.title or snap.default_title(), subtitle=snap.subtitle or snap.default_subtitle(),
                   marking=snap.banner or default_banner(), width=width, height=height, map_domain=map_domain,
                   whatif=whatif_text(snap.view.withdrawn))
 
 
-def _key_table(rows: list[list[str]], width: int, height: int, bottom: float, top: float) -> dict:
+def _key_table(rows: list[list[str]], width: int, height: int, bottom: float, top: float) -> dict | None:
     """The key figures as a table in the right column, sized to the page (one line per row: long values are
     shortened, never wrapped out of their row); as many rows as fit, at least three, else nothing."""
     font = 14 if width >= 1500 else 9
     row_px = round(font * 1.9)
     fit = int(((top - bottom) * height - row_px - 16) // (row_px + 2)) - 1
     if fit < 3:
-        return {"type": "table", "visible": False, "cells": {"values": []}}
+        return None
     rows = rows[:fit]
-    chars = int(0.195 * width * 0.66 / (font * 0.6)) - 2  # DejaVu Sans averages about 0.6 em; less the cell padding
-
-    def cut(t: str) -> str:
-        return t if len(t) <= chars else t[:chars - 1] + "…"
 
     # plotly draws a row a little taller than its height: the domain has room to spare, so no row is clipped
     return {"type": "table", "domain": {"x": [0.795, 0.99], "y": [top - ((row_px + 2) * (len(rows) + 2) + 16) / height,
@@ -226,7 +223,8 @@ def _key_table(rows: list[list[str]], width: int, height: int, bottom: float, to
             "columnwidth": [0.34, 0.66],
             "header": {"values": ["<b>Figures</b>", "<b>of this view</b>"], "fill": {"color": "#e8ecf0"}, "align": "left",
                        "height": row_px, "font": {"size": font}},
-            "cells": {"values": [[r[0] for r in rows], [cut(r[1]) for r in rows]], "align": "left",
+            "cells": {"values": [[r[0] for r in rows], [_one_line(r[1], 0.195 * width * 0.66, font) for r in rows]],
+                      "align": "left",
                       "height": row_px, "font": {"size": font}}}
 
 
@@ -565,22 +563,29 @@ def _sensors_page(plan, analysis, lang: str, marking: str, stamp: str, whatif: s
     view = MapView(domain="land", lang=lang, withdrawn=tuple(withdrawn),
                    layers=("zones", "sensors", "unwatched", "labels"))
     fig = to_geo(map_figure(plan, analysis, view), extent_bounds(plan, "land"))
-    rows = [[LAYER_TITLES[d], f"{w[d]['sensors']}", f"{w[d]['covered_km2']:,.0f}", f"{w[d]['covered_pct']:.1f} %",
-             f"{w[d]['gap_km2']:,.0f}"] for d in ("land", "sea")]
-    rows += [[f"Air at {a['altitude_ft']:,.0f} ft", f"{w['air']['sensors']}", f"{a['covered_km2']:,.0f}",
-              f"{a['covered_pct']:.1f} %", f"{a['gap_km2']:,.0f}"] for a in w["air"]["altitudes"][:4]]
+    def km2(v: float) -> str:
+        return f"{max(v, 0.0):,.0f}"  # a fully watched extent is 0 km² unwatched, never "-0"
+
+    rows = [[LAYER_TITLES[d], f"{w[d]['sensors']}", km2(w[d]["covered_km2"]), f"{w[d]['covered_pct']:.1f} %",
+             km2(w[d]["gap_km2"])] for d in ("land", "sea")]
+    rows += [[f"Air at {a['altitude_ft']:,.0f} ft", f"{w['air']['sensors']}", km2(a["covered_km2"]),
+              f"{a['covered_pct']:.1f} %", km2(a["gap_km2"])] for a in w["air"]["altitudes"][:4]]
     if len(w["air"]["altitudes"]) > 4:
         rows.append([f"… +{len(w['air']['altitudes']) - 4} more altitudes: ua-coverage analyze --sensors --json",
                      "", "", "", ""])
     layer_of = dict(zip(plan.sectors["sector_id"].astype(str), plan.sectors["layer"]))
-    unwatched = [[LAYER_TITLES[lay], _id_list([s for s in w["unwatched_sectors"] if layer_of.get(s) == lay], 6)]
+    # one line per row (the heights below count lines): a long list as its count and first ids
+    unwatched = [[LAYER_TITLES[lay], _one_line(_id_count([s for s in w["unwatched_sectors"] if layer_of.get(s) == lay],
+                                                         5), 0.41 * 0.7 * SIZES["a4"][0], 11)]
                  for lay in ("air", "sea", "land", "monitoring")]
     crow = []
     for code, v in w["contingents"].items():
         parts = [f"{LAYER_TITLES[lay]} {v[lay]['watched_km2']:,.0f}" for lay in ("land", "sea") if lay in v]
         parts += [f"air at {a['altitude_ft']:,.0f} ft {a['watched_km2']:,.0f}" for a in v.get("air", [])[:2]]
-        crow.append([code, f"{max([v[lay]['sensors'] for lay in ('land', 'sea') if lay in v] + [a['sensors'] for a in v.get('air', [])] + [0])}",
-                     "; ".join(parts)])
+        # its sensors: land and sea, and the air ones once (they are the same sensors at every altitude)
+        count = sum(v[lay]["sensors"] for lay in ("land", "sea") if lay in v) + (v["air"][0]["sensors"] if v.get("air")
+                                                                                 else 0)
+        crow.append([code, f"{count}", _one_line("; ".join(parts), 0.41 * 0.66 * SIZES["a4"][0], 11)])
     t1_bottom = top - (50 + 22 * len(rows)) / height
     t2_bottom = t1_bottom - 0.02 - (40 + 24 * len(unwatched)) / height
     room = max(int((t2_bottom - 0.02 - bottom) * height / 22) - 2, 2)
@@ -696,11 +701,6 @@ def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: in
     x0, x1 = domain["x"]
     step = (x1 - x0) / cols
     font = 9 if cols < 4 else 8
-    # one line per row (17 px): plotly wraps a cell at about 0.75 em a character, so shorten before it would
-    chars = max(int(step * page_width * 0.84 / (font * 0.78)) - 1, 8)
-
-    def fit(name: str) -> str:
-        return name if len(name) <= chars else name[:chars - 1] + "…"
 
     out = []
     for k in range(cols):
@@ -711,11 +711,19 @@ def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: in
         out.append({"type": "table", "domain": {"x": xs, "y": domain["y"]}, "columnwidth": [0.14, 0.86],
                     "header": {"values": ["", "<b>Legend</b>" if k == 0 else ""], "fill": {"color": "white"},
                                "align": "left", "height": 18, "font": {"size": 10}, "line": {"width": 0}},
-                    "cells": {"values": [["" for _ in part], [fit(n) for n, _ in part]],
+                    "cells": {"values": [["" for _ in part], [_one_line(n, step * page_width * 0.84, font) for n, _ in part]],
                               "fill": {"color": [[c for _, c in part], ["white"] * len(part)]},
                               "align": "left", "height": 17, "font": {"size": font},
                               "line": {"color": "#bbb"}}})
     return out
+
+
+def _one_line(text: str, width_px: float, font: int) -> str:
+    """``text`` shortened (with "…") to one line of a table cell ``width_px`` wide: plotly wraps a cell's text once
+    it passes the cell less its padding (about 16 px) at about 0.6 em a character (measured on rendered pages), and
+    a wrapped row would spill out of the heights the pages reserve."""
+    chars = max(int((width_px - 16) / (font * 0.6)) - 1, 8)
+    return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
 def _largest(pieces: list[dict], names: dict | None = None) -> str:
