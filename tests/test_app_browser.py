@@ -41,6 +41,12 @@ def test_page_loads_offline_with_banner_kpis_and_map(dash_duo, app):
     assert urls, "no resources recorded"
     off_host = [u for u in urls if not u.startswith(("http://127.0.0.1", "http://localhost", "blob:", "data:"))]
     assert off_host == []
+    # the map is drawn by the project's partial plotly.js (assets/plotly-map.min.js), not the 4.8 MB full bundle
+    from plotly.offline import get_plotlyjs_version
+
+    assert any("/assets/plotly-map.min.js" in u for u in urls)
+    assert not any("plotly.min.js" in u and "plotly-map" not in u for u in urls)
+    assert dash_duo.driver.execute_script("return window.Plotly.version") == get_plotlyjs_version()
     # and any request off this host would have failed (--host-resolver-rules) and logged an error
     assert dash_duo.get_logs() == []  # no console errors
 

@@ -195,3 +195,38 @@ def test_a_2000_sector_plan_in_the_browser(dash_duo, tmp_path):
     dash_duo.find_element("#layer-picker input[value='gaps']").click()
     wait_for(lambda: dash_duo.driver.execute_script(gaps_on_map) == want, timeout=60, what="gaps on")
     assert dash_duo.get_logs() == []
+
+
+def test_the_dashboards_plotly_bundle_draws_every_trace_the_dashboard_sends(data_dir):
+    """``assets/plotly-map.min.js`` is a partial plotly.js (a third of the full bundle's start-up in the browser):
+    it must be the plotly.js the installed plotly package writes figures for, and hold every trace type the
+    dashboard's figures use (map, upload preview, timeline), or that figure would draw nothing."""
+    import re
+    from pathlib import Path
+
+    from plotly.offline import get_plotlyjs_version
+
+    from ua_coverage.app.state import AppState
+    from ua_coverage.figures import MapView, change_figure, map_figure, timeline_figure
+    from ua_coverage.engine.diff import diff_plans
+    from ua_coverage.workflow import analyze_plan, open_store
+
+    head = (Path(__file__).parents[1] / "assets" / "plotly-map.min.js").read_text(encoding="utf-8")[:400]
+    m = re.match(r"/\*! plotly\.js v(\S+) partial bundle for ua-coverage: ([a-z, ]+) \(MapLibre", head)
+    assert m, head[:200]
+    assert m[1] == get_plotlyjs_version(), ("assets/plotly-map.min.js is plotly.js v%s but plotly writes figures for "
+                                            "v%s: rebuild it (coverage/app/plotly_bundle/README.md)"
+                                            % (m[1], get_plotlyjs_version()))
+    bundled = {t.strip() for t in m[2].split(",")}
+
+    store = open_store(data_dir)
+    plan = store.load(1)
+    analysis = analyze_plan(plan)
+    figs = [map_figure(plan, analysis, MapView(domain=d, layers=("zones", "gaps", "overlaps", "labels", "sensors",
+                                                                     "unwatched")))
+            for d in ("land", "sea", "air", "monitoring")]
+    figs.append(change_figure(plan, plan.without(("GBR",)), diff_plans(plan, plan.without(("GBR",)))))
+    figs.append(timeline_figure(*AppState(store).timeline(1)))
+    used = {t.get("type", "scatter") for f in figs for t in f["data"]}
+    assert {"scattermap", "choroplethmap", "scatter"} <= used  # the figures were built
+    assert used <= bundled, f"the dashboard draws {sorted(used - bundled)}: add them to the bundle and rebuild it"
