@@ -230,3 +230,43 @@ def test_the_dashboards_plotly_bundle_draws_every_trace_the_dashboard_sends(data
     used = {t.get("type", "scatter") for f in figs for t in f["data"]}
     assert {"scattermap", "choroplethmap", "scatter"} <= used  # the figures were built
     assert used <= bundled, f"the dashboard draws {sorted(used - bundled)}: add them to the bundle and rebuild it"
+
+
+def test_the_server_analyses_the_newest_revision_before_the_first_visitor(data_dir):
+    """A start warms the cache: the first page load after it finds the newest revision analysed."""
+    from ua_coverage.app.state import AppState
+    from ua_coverage.workflow import open_store
+
+    state = AppState(open_store(data_dir))
+    t = state.warm_up()
+    t.join(120)
+    assert not t.is_alive()
+    before = state._analysis.cache_info()
+    assert before.currsize == 1
+    head = state.store.current().id
+    assert state.analysis(head).domains["land"]["gap_km2"] > 0
+    assert state._analysis.cache_info().hits == before.hits + 1  # the page's call: no second analysis
+
+
+def test_callers_of_one_uncached_key_wait_for_a_single_computation():
+    import threading
+    import time
+
+    from ua_coverage.app.state import _single_flight
+
+    calls = []
+
+    def slow(key):
+        calls.append(key)
+        time.sleep(0.3)
+        return key * 2
+
+    f = _single_flight(slow, 4)
+    out = []
+    threads = [threading.Thread(target=lambda k=k: out.append(f(k % 2))) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(out) == [0, 0, 0, 2, 2, 2]
+    assert sorted(calls) == [0, 1]  # once per key, not once per caller

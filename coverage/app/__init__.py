@@ -19,11 +19,12 @@ from ..workflow import open_store
 from .state import AppState
 
 
-def create_app(data_dir=None, *, marking: str | None = None, host: str | None = None) -> dash.Dash:
+def create_app(data_dir=None, *, marking: str | None = None, host: str | None = None, warm: bool = True) -> dash.Dash:
     """The dashboard for the plan store in ``data_dir`` (see :func:`ua_coverage.store.resolve_data_dir`).
 
     ``host`` is the address the server binds; it is one of the host names the app answers to (see
-    :mod:`ua_coverage.app.auth`).
+    :mod:`ua_coverage.app.auth`). With ``warm`` (the default) the newest revision is analysed in a background
+    thread at once, so the first page load after a start finds it ready (:meth:`AppState.warm_up`).
     """
     from . import auth, history_page, map_page, upload_page
 
@@ -92,4 +93,6 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
     map_page._sweep_exports()  # folders a crashed export left behind
     upload_page.register(app, state, limits)
     history_page.register(app, state)
+    if warm:
+        state.warm_up()
     return app
