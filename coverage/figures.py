@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+import orjson
 import shapely
 
 from . import geodata
@@ -92,10 +93,22 @@ def _display_geoms(geoms, tolerance: float = DISPLAY_TOLERANCE) -> np.ndarray:
         return np.array([_display_one(g, tolerance) for g in geoms], dtype=object)
 
 
+def _each_feature(geoms, ids) -> list:
+    """A GeoJSON feature per display geometry, ``None`` for a missing or empty one (positions kept, so a caller can
+    cache them once per geometry set and pick any subset: the zones of a what-if)."""
+    geoms = np.asarray(geoms, dtype=object)
+    out: list = [None] * len(geoms)
+    keep = [k for k, g in enumerate(geoms) if g is not None and not g.is_empty]
+    if keep:
+        ids = list(ids)
+        for k, text in zip(keep, shapely.to_geojson(geoms[keep])):
+            out[k] = {"type": "Feature", "id": str(ids[k]), "properties": {}, "geometry": orjson.loads(text)}
+    return out
+
+
 def _features(geoms, ids) -> list:
     """GeoJSON features of display geometries (empty ones left out)."""
-    return [{"type": "Feature", "id": str(i), "properties": {}, "geometry": json.loads(shapely.to_geojson(g))}
-            for i, g in zip(ids, geoms) if g is not None and not g.is_empty]
+    return [f for f in _each_feature(geoms, ids) if f is not None]
 
 
 def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
@@ -127,7 +140,7 @@ _BY_GEOMS_LOCK = threading.Lock()
 _BY_GEOMS_SIZE = 64
 
 
-def _by_geoms(kind: str, geoms, build):
+def _by_geoms(kind, geoms, build):
     geoms = list(geoms)
     key = (kind, tuple(map(id, geoms)))
     with _BY_GEOMS_LOCK:
@@ -276,12 +289,14 @@ def _zone_traces(plan, analysis, layer: str):
         geoms, ids = sel.geometry.values, [str(i) for i in sel["sector_id"]]
         # one display geometry per sector, whatever leads it (the same objects across what-ifs and days)
         shown = _by_geoms("zones", geoms, lambda: _display_coverage(geoms))
+        # and its GeoJSON, made once too: a what-if of 10,000 sectors only regroups them by lead
+        feats = _by_geoms(("zone-features", tuple(ids)), geoms, lambda: _each_feature(shown, ids))
         parts = []
         opacity, width = (FILL_OPACITY, 2.5) if monitoring else (FILL_OPACITY, 1.2)
         for lead in sorted(set(leads), key=lambda c: (c == "", c)):
             idx = [i for i, c in enumerate(leads) if c == lead]
             colour = colours.get(lead, UNKNOWN) if lead else UNASSIGNED
-            fc = {"type": "FeatureCollection", "features": _features(shown[idx], [ids[i] for i in idx])}
+            fc = {"type": "FeatureCollection", "features": [feats[i] for i in idx if feats[i] is not None]}
             label = f"{lead} — {names.get(lead, 'not in registry')}" if lead else "Unassigned sector"
             parts.append((fc, colour, colour, width, [hover[i] for i in idx]))
             legend.append((label, as_filled(colour, opacity)))  # the swatch is the fill as the map shows it
