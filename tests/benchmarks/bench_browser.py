@@ -6,9 +6,9 @@
 
 The first load is timed three ways (the table gives the second): just after the server started (the server
 is still analysing the newest revision, which it begins at start), in a new browser profile against a running
-server (a planner's first visit), and in that browser again. Each figure is the wall time, on the browser's clock, from the user's action (a click, a file chosen) until the
-KPIs and the map have updated and the page is quiet: the last map redraw (plotly ``afterplot``) and the last
-KPI change after the action, once no Dash callback is pending and nothing has changed for 0.6 s. "Bytes over the
+server (a planner's first visit), and in that browser again. Each figure is the wall time, on the browser's
+clock, from the user's action (a click, a file chosen) until the KPIs and the map have updated and the page is
+quiet: the last map redraw (plotly ``afterplot``, or MapLibre's ``idle``) and the last KPI change after the action, once no Dash callback is pending and nothing has changed for 0.6 s. "Bytes over the
 wire" is what the Dash callbacks of the first load sent (the resource timing API's ``transferSize``, gzip-encoded
 as sent; the static page and assets, cached after the first visit, are reported beside it). The server runs in
 its own process, so its resident memory (with its engine workers) is reported after the run, with the views the
