@@ -106,13 +106,42 @@ def _each_feature(geoms, ids) -> list:
     return out
 
 
-def _features(geoms, ids) -> list:
-    """GeoJSON features of display geometries (empty ones left out)."""
-    return [f for f in _each_feature(geoms, ids) if f is not None]
+
+
+#: the GeoJSON geometry of a display geometry, per geometry object: a what-if's gaps and overlaps are mostly the
+#: very objects of the plan's (``Analysis`` shares dissolved groups across what-ifs), simplified once
+_SHOWN: "OrderedDict[tuple, tuple]" = OrderedDict()
+_SHOWN_LOCK = threading.Lock()
+_SHOWN_SIZE = 16384
+
+
+def _shown_each(geoms, tolerance: float) -> list:
+    geoms = np.asarray(geoms, dtype=object)
+    out: list = [None] * len(geoms)
+    miss = []
+    with _SHOWN_LOCK:
+        for k, g in enumerate(geoms):
+            hit = _SHOWN.get((id(g), tolerance))
+            if hit is not None and hit[0] is g:
+                _SHOWN.move_to_end((id(g), tolerance))
+                out[k] = hit[1]
+            else:
+                miss.append(k)
+    if miss:
+        feats = _each_feature(_display_geoms(geoms[miss], tolerance), range(len(miss)))
+        with _SHOWN_LOCK:
+            for k, f in zip(miss, feats):
+                out[k] = f["geometry"] if f is not None else None
+                _SHOWN[(id(geoms[k]), tolerance)] = (geoms[k], out[k])  # holding the geometry keeps its id unique
+            while len(_SHOWN) > _SHOWN_SIZE:
+                _SHOWN.popitem(last=False)
+    return out
 
 
 def _round_geojson(geoms, ids, tolerance: float = DISPLAY_TOLERANCE) -> dict:
-    return {"type": "FeatureCollection", "features": _features(_display_geoms(geoms, tolerance), ids)}
+    return {"type": "FeatureCollection",
+            "features": [{"type": "Feature", "id": str(i), "properties": {}, "geometry": g}
+                         for i, g in zip(ids, _shown_each(geoms, tolerance)) if g is not None]}
 
 
 def _display_coverage(geoms, tolerance: float = DISPLAY_TOLERANCE) -> np.ndarray:

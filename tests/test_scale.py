@@ -270,3 +270,38 @@ def test_callers_of_one_uncached_key_wait_for_a_single_computation():
         t.join()
     assert sorted(out) == [0, 0, 0, 2, 2, 2]
     assert sorted(calls) == [0, 1]  # once per key, not once per caller
+
+
+def test_a_what_if_reuses_the_plans_dissolved_gaps_and_draws_the_same_map_as_a_fresh_one(data_dir):
+    """What-ifs classify the plan's own faces, so a group of the same faces (a gap outside any unassigned sector,
+    an overlap of sectors that stay) is the plan's shape again, not merged and repaired once more; and the map is
+    the one computed from nothing."""
+    import json
+
+    from ua_coverage import figures
+    from ua_coverage.engine import analysis as engine_analysis
+    from ua_coverage.figures import MapView, map_figure
+    from ua_coverage.workflow import analyze_plan, open_store
+
+    plan = open_store(data_dir).load(1)
+    view = MapView(domain="land", withdrawn=("FRA",))
+
+    def fresh():
+        engine_analysis._DISSOLVED.clear()
+        figures._SHOWN.clear()
+        return json.dumps(map_figure(plan.without(("FRA",)), analyze_plan(plan.without(("FRA",))), view),
+                          sort_keys=True, default=float)
+
+    cold = fresh()
+    whole = analyze_plan(plan)
+    base = whole.gap_faces("land")
+    map_figure(plan, whole, MapView(domain="land"))
+    what_if = analyze_plan(plan.without(("FRA",)))
+    after = what_if.gap_faces("land")
+    # without FRA, L-09 is unassigned: its new gap is a group of its own ("L-09"), and the gaps outside any
+    # unassigned sector (group "") are the same faces as the plan's, so the same shape object
+    assert set(after["sectors"]) - set(base["sectors"]), "the what-if opened no new gap group"
+    outside = lambda frame: frame.geometry.values[list(frame["sectors"]).index("")]
+    assert outside(after) is outside(base)
+    warm = json.dumps(map_figure(plan.without(("FRA",)), what_if, view), sort_keys=True, default=float)
+    assert warm == cold

@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -60,6 +60,30 @@ def _projected_oblasts(token: int):
     ob = geodata.admin1()
     geoms = to_laea(ob.geometry.values)
     return list(ob["code"]), list(ob["name_en"]), geoms, shapely.STRtree(geoms)
+
+
+#: dissolved display geometry (lon/lat, valid) keyed by (partition, face indices), shared by the analyses of one
+#: plan's what-ifs and days: they classify the same faces, and most groups (the gaps outside any unassigned sector,
+#: the overlaps of sectors that stay) are the same faces again; their merge and repair is the dearest part of a
+#: what-if's map at 10,000 sectors
+_DISSOLVED: "OrderedDict[tuple, object]" = OrderedDict()
+_DISSOLVED_LOCK = threading.Lock()
+_DISSOLVED_SIZE = 16384  # groups: the four views of a 10,000-sector plan hold ~5,500
+
+
+def _dissolved_get(key: tuple):
+    with _DISSOLVED_LOCK:
+        g = _DISSOLVED.get(key)
+        if g is not None:
+            _DISSOLVED.move_to_end(key)
+        return g
+
+
+def _dissolved_put(key: tuple, geom) -> None:
+    with _DISSOLVED_LOCK:
+        _DISSOLVED[key] = geom
+        while len(_DISSOLVED) > _DISSOLVED_SIZE:
+            _DISSOLVED.popitem(last=False)
 
 
 @dataclass
@@ -165,17 +189,24 @@ class Analysis:
 
     def _dissolve(self, mask: np.ndarray, names: list | None) -> gpd.GeoDataFrame:
         idx = np.flatnonzero(mask)
-        geoms = self._geometry()
         keys = [names[i] for i in idx] if names is not None else [""] * len(idx)
         groups: dict[str, list[int]] = defaultdict(list)
         for k, i in zip(keys, idx):
             groups[k].append(i)
-        rows, out = [], []
-        for k, members in groups.items():
-            merged = self._merge(geoms[members])
-            rows.append({"sectors": k, "area_km2": float(self._faces["area_km2"][members].sum())})
-            out.append(merged)
-        return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []}, geometry=wgs84_valid(out), crs=4326)
+        part = self._faces.get("partition_key")
+        members = list(groups.values())
+        rows = [{"sectors": k, "area_km2": float(self._faces["area_km2"][m].sum())} for k, m in groups.items()]
+        # the same faces of the same partition (a what-if or a day of this plan) dissolve to the same shape
+        out = [_dissolved_get((part, tuple(m))) if part else None for m in members]
+        todo = [j for j, g in enumerate(out) if g is None]
+        if todo:
+            geoms = self._geometry()
+            for j, g in zip(todo, wgs84_valid([self._merge(geoms[members[j]]) for j in todo])):
+                out[j] = g
+                if part:
+                    _dissolved_put((part, tuple(members[j])), g)
+        return gpd.GeoDataFrame(rows or {"sectors": [], "area_km2": []}, geometry=np.asarray(out, dtype=object),
+                                crs=4326)
 
     @cached_property
     def faces(self) -> gpd.GeoDataFrame:
@@ -214,7 +245,7 @@ class Analysis:
         return _union(g)
 
     _INTERNAL = ("geometry", "coords", "ring_len", "face_rings", "members", "conts", "cx", "cy", "tiled", "adj",
-                 "member_key", "oblast_i", "layer_i", "boxes")
+                 "member_key", "oblast_i", "layer_i", "boxes", "partition_key")
 
     def _geometry(self) -> np.ndarray:
         """Every face's polygon in the working CRS (built from its coordinates on first use).
@@ -581,6 +612,7 @@ def _analyze(sectors, extents, contingents, min_area_km2, progress, active=None,
         return domains
     faces = {k: np.concatenate(v) for k, v in F.items()}
     faces["tiled"] = any(parts[layer].tiles > 1 for layer in LAYERS)
+    faces["partition_key"] = tuple(todo[layer][0] for layer in LAYERS)  # the same faces in the same order
     adj = np.concatenate(adj_all) if adj_all else np.zeros((0, 2), dtype=np.int64)
     p_all = np.concatenate(pair_face)
     s_all = np.concatenate(pair_sector)
