@@ -35,7 +35,7 @@ import tarfile
 import tempfile
 import time
 
-MAPLIBRE = "5.24.1"
+MAPLIBRE = "5.24.1"  # the newest with a one-file UMD build (plotly.js 4.1.1 bundles 6.9.0, ES modules only)
 CACHE = _Path(tempfile.gettempdir()) / "ua-coverage-bench-frames"
 
 PLOTLY_PAGE = """<!doctype html><html><head><script src="plotly-map.min.js"></script></head>
