@@ -218,6 +218,17 @@ def test_the_dashboards_plotly_bundle_draws_every_trace_the_dashboard_sends(data
                                             "v%s: rebuild it (coverage/app/plotly_bundle/README.md)"
                                             % (m[1], get_plotlyjs_version()))
     bundled = {t.strip() for t in m[2].split(",")}
+    # offline: no online basemap, glyph or icon server, Chart Studio link or help link is left in any asset
+    # (build.js turns fetchable URLs into local paths and removes the rest); XML namespace names are never fetched
+    namespaces = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink", "http://www.w3.org/2000/xmlns/",
+                  "http://www.w3.org/XML/1998/namespace", "http://www.w3.org/1999/xhtml"}
+    for asset in (Path(__file__).parents[1] / "assets").rglob("*"):
+        if asset.suffix in (".js", ".css", ".txt", ".json"):
+            urls = set(re.findall(r"https?://[^\"'`\s)<>\\]*", asset.read_text(encoding="utf-8"))) - namespaces
+            assert not urls, f"{asset.name} points at {sorted(urls)[:5]}"
+    for host in ("cartocdn.com", "openstreetmap.org", "openmaptiles.org", "jsdelivr.net", "plot.ly", "arcgisonline.com",
+                 "icgc.cat"):
+        assert host not in (Path(__file__).parents[1] / "assets" / "plotly-map.min.js").read_text(encoding="utf-8")
 
     store = open_store(data_dir)
     plan = store.load(1)
