@@ -21,6 +21,19 @@ DATA_DIR_HELP = ("the plan store's folder (default: $UA_COVERAGE_DATA_DIR, else 
 NOTIONAL_NOTE = "NOTIONAL PLANNING DATA - illustrative sample plan, not a real deployment"
 
 
+def _day_arg(text: str) -> str:
+    """``--at``: an unambiguous date of the supported range, as ISO ``YYYY-MM-DD``."""
+    from .ingest.sectors import parse_date
+    from .schema import DATE_MAX, DATE_MIN, supported_date
+
+    day = parse_date(text.strip())
+    if day is None:
+        raise UsageError(f"--at {text!r} is not a date; write YYYY-MM-DD")
+    if not supported_date(day):
+        raise UsageError(f"--at {day} is outside the supported dates ({DATE_MIN} to {DATE_MAX})", rule="date-range")
+    return day
+
+
 def _safe(text: str) -> str:
     """Text for a terminal: control characters (an ANSI escape in an id) are shown, never obeyed."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
@@ -82,11 +95,7 @@ def cmd_analyze(args) -> int:
     extra: dict = {}
     active = None
     if args.at:
-        from .ingest.sectors import parse_date
-
-        day = parse_date(args.at.strip())
-        if day is None:
-            raise UsageError(f"--at {args.at!r} is not a date; write YYYY-MM-DD")
+        day = _day_arg(args.at)
         active = plan.active_on(day)
         extra = {"at": day, "at_phase": plan.phases_on(day), "at_active_sectors": int(active.sum())}
     result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
@@ -522,11 +531,7 @@ def cmd_export(args) -> int:
     plan = st.load(info.id).without(withdrawn)
     day = None
     if args.at:
-        from .ingest.sectors import parse_date
-
-        day = parse_date(args.at.strip())
-        if day is None:
-            raise UsageError(f"--at {args.at!r} is not a date; write YYYY-MM-DD")
+        day = _day_arg(args.at)
     analysis = workflow.analyze_plan(plan, at=day)
     band = None
     if args.band is not None:

@@ -6,7 +6,6 @@ glyphs from the internet. Attribute text shown on hover is HTML-escaped here, on
 """
 from __future__ import annotations
 
-import html
 import json
 import math
 import threading
@@ -21,6 +20,7 @@ import shapely
 from . import geodata
 from .colours import FILL_OPACITY, as_filled
 from .engine.sensors import sensor_layer
+from .text import plotly_text
 
 GAP_FILL = "#ff00ff"       # conspicuous, not the hostile red; outlined in black
 GAP_LINE = "#000000"
@@ -234,10 +234,10 @@ def _base_layers(lang: str) -> list:
     return [_multi_fill([
         (_round_geojson(seas.geometry.values, seas.index, 0.01), "#dcebf7", "#dcebf7", 0, None),
         (_round_geojson(nb.geometry.values, nb.index, 0.01), "#ececec", "#b0b0b0", 0.5,
-         [html.escape(n) for n in nb[name_col]]),
+         [plotly_text(n) for n in nb[name_col]]),
         (_round_geojson(ts.geometry.values, ts.index, 0.005), "#b9d6ee", "#b9d6ee", 0, None),
         (_round_geojson(unit_geoms, units.index, 0), "#fbf8f1", "#9a9a9a", 0.8,
-         [html.escape(n) for n in units[name_col]]),
+         [plotly_text(n) for n in units[name_col]]),
     ])], {**_fill(_round_geojson(lab.geometry.values, lab.index, 0), "#3c3c3c", opacity=0.85, line_width=0.6),
            "meta": "place-labels"}
 
@@ -281,10 +281,10 @@ def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
             fl = 0 if math.isnan(floor_ft) else floor_ft
             ce = "∞" if math.isnan(ceiling_ft) else f"{ceiling_ft:,.0f}"
             alt = f"<br>altitude {fl:,.0f}–{ce} ft"
-        out.append(f"<b>{html.escape(str(sid))}</b> {html.escape(str(name))}"
-                   f"<br>{html.escape(str(kind))} · {html.escape(conts)}"
+        out.append(f"<b>{plotly_text(str(sid))}</b> {plotly_text(str(name))}"
+                   f"<br>{plotly_text(str(kind))} · {plotly_text(conts)}"
                    f"<br>{info.get('area_km2', 0):,.0f} km²{alt}"
-                   + (f"<br><i>{html.escape(str(note))[:160]}</i>" if str(note) else ""))
+                   + (f"<br><i>{plotly_text(str(note))[:160]}</i>" if str(note) else ""))
     return out
 
 
@@ -293,16 +293,36 @@ def sector_hover(sectors, analysis, registry_names: dict) -> list[str]:
 _DISPLAY: dict[int, dict] = {}
 
 
-def _memo(analysis, key, build):
+def _memo(analysis, key, build, cap: int | None = None):
+    """``build()`` once per analysis and key. With ``cap``, keys of one family (``key[0]``) share a bounded
+    least-recently-used table of ``cap`` entries: what a view's altitude picks (sensor layers and their traces)
+    never grows without bound, whatever altitudes are asked for."""
     cache = _DISPLAY.get(id(analysis))
     if cache is None:
         import weakref
 
         cache = _DISPLAY[id(analysis)] = {}
         weakref.finalize(analysis, _DISPLAY.pop, id(analysis), None)
-    if key not in cache:
-        cache[key] = build()
-    return cache[key]
+    if cap is None:
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+    with _MEMO_LOCK:
+        table = cache.setdefault(("bounded", key[0]), OrderedDict())
+        if key in table:
+            table.move_to_end(key)
+            return table[key]
+    value = build()
+    with _MEMO_LOCK:
+        table[key] = value
+        while len(table) > cap:
+            table.popitem(last=False)
+    return value
+
+
+#: sensor layers (domain × target altitude) and their traces kept per analysis
+SENSOR_LAYERS_PER_ANALYSIS = 6
+_MEMO_LOCK = threading.Lock()
 
 
 def _zone_traces(plan, analysis, layer: str):
@@ -326,7 +346,7 @@ def _zone_traces(plan, analysis, layer: str):
             idx = [i for i, c in enumerate(leads) if c == lead]
             colour = colours.get(lead, UNKNOWN) if lead else UNASSIGNED
             fc = {"type": "FeatureCollection", "features": [feats[i] for i in idx if feats[i] is not None]}
-            label = f"{lead} — {names.get(lead, 'not in registry')}" if lead else "Unassigned sector"
+            label = plotly_text(f"{lead} — {names.get(lead, 'not in registry')}") if lead else "Unassigned sector"
             parts.append((fc, colour, colour, width, [hover[i] for i in idx]))
             legend.append((label, as_filled(colour, opacity)))  # the swatch is the fill as the map shows it
         traces.append(_multi_fill(parts, opacity=opacity, prefix_ids=False, name="Zones"))
@@ -345,7 +365,7 @@ def _overlap_traces(analysis, layer: str):
     for depth in (2, 3, 4):
         part = ov[(ov["n"] == depth) if depth < 4 else (ov["n"] >= 4)]
         if len(part):
-            hover = [f"<b>Overlap</b> of {n} sectors: {html.escape(secs)}<br>{html.escape(conts)}"
+            hover = [f"<b>Overlap</b> of {n} sectors: {plotly_text(secs)}<br>{plotly_text(conts)}"
                      f"<br>{'conflict (different leads)' if c else 'same lead'} · {a:,.1f} km²"
                      for n, secs, conts, c, a in zip(part["n"], part["sectors"], part["contingents"],
                                                      part["conflict"], part["area_km2"])]
@@ -360,7 +380,7 @@ def _gap_traces(analysis, layer: str, band):
     gaps = analysis.gap_faces(layer, band)
     if not len(gaps):
         return [], []
-    hover = [f"<b>GAP</b> {a:,.1f} km²" + (f"<br>inside unassigned {html.escape(u)}" if u else "")
+    hover = [f"<b>GAP</b> {a:,.1f} km²" + (f"<br>inside unassigned {plotly_text(u)}" if u else "")
              for a, u in zip(gaps["area_km2"], gaps["sectors"])]
     return ([_fill(_round_geojson(gaps.geometry.values, gaps.index), GAP_FILL, opacity=0.75, line_colour=GAP_LINE,
                    line_width=1.5, name="Gap", hover=hover)], [("Gap (no contingent covers it)", GAP_FILL)])
@@ -388,7 +408,8 @@ def map_figure(plan, analysis, view: MapView, *, title: str | None = None, heigh
         alt = float(view.sensor_altitude_ft or 0.0)
         watch = sensor_view(plan, analysis, layer, alt)
         t, l = _memo(analysis, ("sensor-traces", layer, alt, "sensors" in view.layers, "unwatched" in view.layers),
-                     lambda: _sensor_traces(plan, watch, "sensors" in view.layers, "unwatched" in view.layers))
+                     lambda: _sensor_traces(plan, watch, "sensors" in view.layers, "unwatched" in view.layers),
+                     cap=SENSOR_LAYERS_PER_ANALYSIS * 2)
         traces += t
         legend += l
     extent = plan.full_extents().layers[layer]
@@ -424,17 +445,17 @@ def sensor_view(plan, analysis, domain: str, altitude_ft: float = 0.0) -> dict |
         return None
     alt = float(altitude_ft or 0.0)
     return _memo(analysis, ("sensor-layer", domain, alt, len(plan.sensors)),
-                 lambda: sensor_layer(plan.sensors, plan.full_extents(), domain, alt))
+                 lambda: sensor_layer(plan.sensors, plan.full_extents(), domain, alt), cap=SENSOR_LAYERS_PER_ANALYSIS)
 
 
 def sensor_hover(row: dict, note: str) -> str:
     """A sensor's hover: id, name, type, contingents, range, reach and what limits it (smooth earth)."""
     limit = (f"radar horizon {row['horizon_km']:,.1f} km (target {row['target_m']:,.0f} m)" if row["horizon_limited"]
              else "its range" if row["horizon_km"] is None else f"its range (horizon {row['horizon_km']:,.1f} km)")
-    return (f"<b>{html.escape(row['sensor_id'])}</b> {html.escape(row['name'])}<br>"
-            f"{html.escape(row['type'] or 'sensor')} · {html.escape(row['contingent'] or 'no contingent')}<br>"
+    return (f"<b>{plotly_text(row['sensor_id'])}</b> {plotly_text(row['name'])}<br>"
+            f"{plotly_text(row['type'] or 'sensor')} · {plotly_text(row['contingent'] or 'no contingent')}<br>"
             f"range {row['range_km']:,.1f} km · reach {row['reach_km']:,.1f} km, limited by {limit}<br>"
-            f"<i>{html.escape(note)}</i>")
+            f"<i>{plotly_text(note)}</i>")
 
 
 def _sensor_traces(plan, watch: dict, show_sensors: bool, show_unwatched: bool):
@@ -607,7 +628,7 @@ def change_figure(old_plan, new_plan, diff: dict, *, lang: str = "en", height: i
         if not idx:
             continue
         colour, label = CHANGE_STYLES[key]
-        hover = [f"<b>{html.escape(ids[i])}</b> {html.escape(str(new['name'].iloc[i]))}<br>{label}" for i in idx]
+        hover = [f"<b>{plotly_text(ids[i])}</b> {plotly_text(str(new['name'].iloc[i]))}<br>{label}" for i in idx]
         traces.append(_fill(_round_geojson(new.geometry.values[idx], [ids[i] for i in idx]), colour,
                             opacity=0.15 if key == "unchanged" else 0.55, line_colour=colour,
                             line_width=1 if key == "unchanged" else 2.5, name=label, hover=hover))

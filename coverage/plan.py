@@ -137,9 +137,15 @@ def _change_days(periods) -> list[str]:
     for f, t in periods:
         if f:
             days.add(f)
-        if t:
-            days.add((date.fromisoformat(t) + timedelta(days=1)).isoformat())
+        if t and (n := next_day(t)):
+            days.add(n)
     return sorted(days)
+
+
+def next_day(day: str) -> str | None:
+    """The day after ``day`` (None after the calendar's last day: an end there changes nothing)."""
+    d = date.fromisoformat(day)
+    return None if d == date.max else (d + timedelta(days=1)).isoformat()
 
 
 def empty_sensors() -> gpd.GeoDataFrame:

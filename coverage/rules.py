@@ -97,6 +97,8 @@ _TABLE = [
     _r("geometry-empty", "geometry", cli="Draw the feature's polygon."),
     _r("geometry-type", "geometry", cli="Sectors must be Polygon or MultiPolygon."),
     _r("geometry-not-finite", "geometry", cli="Fix the NaN or infinite coordinate."),
+    _r("outside-plan-area", "geometry", cli="Keep extents and sensors within Ukraine and about 300 km around it "
+       "(lon 18.5–43.8, lat 40.5–56.0), and check the CRS the file declares."),
     _r("invalid-geometry", "geometry", cli="Fix it in your GIS, or accept an automatic repair (--repair).",
        web="Fix it in your GIS, or tick “repair invalid geometry” and upload the file again."),
     # schema
@@ -118,6 +120,8 @@ _TABLE = [
     _r("altitude-order", "schema", cli="Make floor_ft lower than ceiling_ft."),
     _r("date-invalid", "schema", cli="Write dates as YYYY-MM-DD."),
     _r("date-order", "schema", cli="Make valid_from no later than valid_to."),
+    _r("text-control", "schema", cli="Remove the control characters from the text (retype it)."),
+    _r("date-range", "schema", cli="Use a date from 1900-01-01 to 2200-12-31, or leave it empty for an open end."),
     _r("phase-unknown", "warnings", "warning", cli="Add the phase to the phases table (--phases CSV).",
        web="Add the phase to the phases table (upload a phases CSV)."),
     _r("no-features", "schema", cli="The file holds no sectors."),
@@ -168,6 +172,19 @@ _TABLE = [
     _r("revision-not-found", "workflow", cli="`ua-coverage history` lists the revisions.",
        web="The History page lists the revisions."),
     _r("usage", "error"),
+    _r("request-invalid", "error", cli="", web="Reload the page: it asked for something this server does not hold."),
+    _r("store-unreachable", "error",
+       cli="Check that the database server is running and reachable from here, and the address in "
+           "UA_COVERAGE_DATABASE_URL.",
+       web="Try again in a few minutes; if it keeps happening, tell the administrator (the server log has the details)."),
+    _r("store-damaged", "error",
+       cli="Restore plan.sqlite from a backup (keep the damaged file for inspection), or move it away to start a new "
+           "store seeded with the sample.",
+       web="Tell the administrator: the plan store must be restored from a backup."),
+    _r("store-read-only", "error",
+       cli="Make the data folder and its plan.sqlite writable by the user running ua-coverage, or point --data-dir "
+           "at a writable copy.",
+       web="Tell the administrator: the server's data folder must be writable."),
 ]
 
 #: every rule code, in the order of the table above

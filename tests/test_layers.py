@@ -13,7 +13,7 @@ import pytest
 PKG = Path(__file__).resolve().parents[1] / "coverage"
 #: each top-level module or subpackage of ua_coverage, by layer (lowest first)
 LAYERS = [
-    {"errors", "rules", "settings", "schema", "plan", "domains", "geodata", "colours", "_proc", "_resources"},
+    {"errors", "rules", "settings", "schema", "plan", "domains", "geodata", "colours", "text", "_proc", "_resources"},
     {"ingest"},
     {"store"},
     {"engine"},

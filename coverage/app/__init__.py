@@ -19,6 +19,16 @@ from ..workflow import open_store
 from .state import AppState
 
 
+def _callback_failed(err: Exception):
+    """The last line of defence for a callback that raised (a crafted request a callback did not foresee): the log
+    keeps the details, the page keeps what it shows (no update), and the browser never sees a 500 or a traceback.
+    Callbacks with a message area say what failed themselves (:func:`ua_coverage.app.components.guarded`)."""
+    import logging
+
+    logging.getLogger("ua_coverage.app").error("callback failed: %s: %s", type(err).__name__, err, exc_info=err)
+    return None
+
+
 def create_app(data_dir=None, *, marking: str | None = None, host: str | None = None, warm: bool = True) -> dash.Dash:
     """The dashboard for the plan store in ``data_dir`` (see :func:`ua_coverage.store.resolve_data_dir`).
 
@@ -32,7 +42,8 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
     state = AppState(store)
     # compress: callback responses (a map figure is JSON of ~1 MB for a 2,000-sector plan) go gzipped
     app = dash.Dash(__name__, assets_folder=str(assets_dir()), title="Ukraine domain coverage",
-                    serve_locally=True, update_title=None, suppress_callback_exceptions=True, compress=True)
+                    serve_locally=True, update_title=None, suppress_callback_exceptions=True, compress=True,
+                    on_error=_callback_failed)
     app.server.config["COMPRESS_LEVEL"] = 5  # gzip: nearly the size of level 9 for a fraction of the time
     marking = marking or banner()
     limits = Limits.from_env()
@@ -61,7 +72,9 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
     @app.callback(Output("page", "children"), Output("route-key", "data"), Input("url", "pathname"),
                   State("url", "search"), State("route-key", "data"))
     def route(path, search, shown):
-        key = f"{path}?{search or ''}"
+        path = path if isinstance(path, str) else "/"
+        search = search if isinstance(search, str) else ""
+        key = f"{path}?{search}"
         if key == shown:  # the same page again (the location can report itself twice): keep it, draw nothing twice
             return dash.no_update, dash.no_update
         return _page(path, search), key
@@ -76,9 +89,13 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
         at = query.get("at", [None])[0]
         if at:
             from ..ingest.sectors import parse_date
+            from ..schema import supported_date
 
             at = parse_date(at.strip()[:32])
-        return map_page.layout(state, marking, int(rev) if rev and rev.isdigit() else None, at)
+            at = at if supported_date(at) else None
+        # '²'.isdigit() is True: only ASCII digits name a revision; anything else shows the current one
+        rev_id = int(rev) if rev and rev.isascii() and rev.isdigit() and len(rev) < 12 else None
+        return map_page.layout(state, marking, rev_id, at)
 
     # The map's height follows the window: MapLibre sizes its canvas once, when first drawn, so the
     # figure is given an explicit height instead of relying on CSS.

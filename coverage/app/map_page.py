@@ -4,6 +4,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import shutil
 import threading
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from dash import Input, Output, Patch, State, callback_context, dash_table, dcc,
 
 from ..figures import LAYER_TITLES, MapView, frame_extent, map_figure, sensor_view, zoom_to
 from ..view import extent_bounds, oblast_names, oblasts_in_words, overlap_kind, view_figures, view_state, whatif_text
+from . import inputs
 from .components import guarded
 from .state import AppState
 
@@ -189,6 +191,43 @@ def _altitude_options(plan) -> list[dict]:
             for a in sorted(set(own) | set(STANDARD_ALTITUDES_FT))]
 
 
+def _altitude(state: AppState, rev_id: int, value) -> float:
+    """The sensor target altitude asked for, as one the page offers for this revision (the nearest): the server's
+    caches are keyed by the plan's own list, so a client sending new numbers cannot grow them."""
+    return inputs.altitude(value, [o["value"] for o in _altitude_options(state.plan(rev_id))])
+
+
+def _camera_ok(center, zoom) -> bool:
+    try:
+        lon, lat, z = float(center["lon"]), float(center["lat"]), float(zoom)
+    except (TypeError, KeyError, ValueError):
+        return False
+    return all(map(math.isfinite, (lon, lat, z))) and -180 <= lon <= 180 and -85 <= lat <= 85 and 0 <= z <= 22
+
+
+def download_name(rev_id: int, fmt: str, *, domain: str, withdrawn=(), day: str | None = None,
+                  band: str | None = None) -> str:
+    """A download's file name, made by the server from checked parts: it says which view it is
+    (``coverage-r6-land-without-GBR-NOR-2027-04-01.png``), so a what-if or a day is never taken for the plan.
+
+    >>> download_name(6, "png", domain="land", withdrawn=("GBR", "NOR"), day="2027-04-01")
+    'coverage-r6-land-without-GBR-NOR-2027-04-01.png'
+    >>> download_name(6, "data", domain="air", band="0–10,000 ft")
+    'coverage-data-r6-air-0-10000ft.zip'
+    """
+    parts = [f"r{int(rev_id)}", domain]
+    if band:
+        parts.append(band.replace(",", "").replace("∞", "up").replace(" ", ""))
+    if withdrawn:
+        parts.append("without-" + "-".join(withdrawn))
+    if day:
+        parts.append(day)
+    stem = inputs.slug("-".join(parts))
+    ext = {"pack": "pdf", "data": "zip", "kmz": "kmz"}.get(fmt, fmt)
+    prefix = {"pack": "briefing", "data": "coverage-data"}.get(fmt, "coverage")
+    return f"{prefix}-{stem}.{ext}"
+
+
 def _used(state: AppState, rev_id: int) -> set[str]:
     """The nations assigned in a revision or manning its sensors: a what-if can withdraw only these (a made-up
     code would only force a fresh analysis of the same plan)."""
@@ -245,9 +284,10 @@ def _unwatched_rows(state: AppState, rev_id: int, withdrawn: tuple, day, plan, d
 def _map_px(viewport) -> tuple[int, int]:
     """The map's size in pixels for a window (the CSS puts the tables beside the map above 1500 px, below it
     under), so the framing and 'export what you see' match the screen."""
-    if not viewport:
+    try:  # the window's size as the browser reports it: any numbers, clamped to screens that exist
+        w, h = (min(max(int(float(v)), 320), 8000) for v in viewport[:2])
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError):
         return 900, 620
-    w, h = int(viewport[0]), int(viewport[1])
     return max(500, w - (720 if w > 1500 else 260)), max(440, min(h - 215, 900))
 
 
@@ -309,7 +349,8 @@ def register(app: dash.Dash, state: AppState) -> None:
     def refresh_revisions(_n, shown):
         """New revisions (committed here or by anyone else) appear in the picker without a reload."""
         opts = [{"label": _rev_label(r), "value": r.id} for r in reversed(state.store.history())]
-        return dash.no_update if [o["value"] for o in opts] == [o["value"] for o in (shown or [])] else opts
+        held = [o.get("value") for o in shown if isinstance(o, dict)] if isinstance(shown, list) else None
+        return dash.no_update if [o["value"] for o in opts] == held else opts
 
     @app.callback(
         Output("map", "figure"), Output("kpis", "children"), Output("gap-table", "data"),
@@ -334,29 +375,37 @@ def register(app: dash.Dash, state: AppState) -> None:
             return (dash.no_update,) * 23
         trig = callback_context.triggered_id
         if (trig == "band-picker" and domain != "air") or (trig == "sensor-altitude" and (
-                domain != "air" or not set(layers or ()) & set(SENSOR_LAYERS))):
+                domain != "air" or not set(inputs.layers(layers, SENSOR_LAYERS)))):
             return (dash.no_update,) * 23  # the band (or altitude) shows nothing here: nothing to redraw
-        rev = state.store.revision(int(rev_id))
-        all_codes = [o["value"] for o in options]
-        withdrawn = sorted(_used(state, rev.id) & (set(all_codes) - set(ticked or [])))  # only the plan's nations
-        day = days[int(day_i)] if days and day_i is not None and 0 <= int(day_i) < len(days) else None
+        # every value from the browser is checked against the server's own state before it is used
+        rev = inputs.revision(state.store, rev_id)
+        domain = inputs.domain(domain)
+        withdrawn = list(inputs.withdrawn(_used(state, rev.id), ticked, options))  # only the plan's nations
+        day = inputs.day_of(days, day_i)
         plan = state.plan(rev.id, tuple(withdrawn), day)
         analysis = state.analysis(rev.id, tuple(withdrawn), day)
         bands = analysis.air_bands
         band_opts = [{"label": "All altitudes (2-D footprint)", "value": "all"}] + [
             {"label": f"{b['floor_ft']:,.0f}–{'∞' if b['ceiling_ft'] is None else format(b['ceiling_ft'], ',.0f')} ft",
              "value": str(i)} for i, b in enumerate(bands)]
-        band_i = int(band) if domain == "air" and band not in (None, "all") and int(band) < len(bands) else None
-        alt = float(altitude or 0.0) if domain == "air" else 0.0
-        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=tuple(withdrawn),
-                       sensor_altitude_ft=alt)
+        try:
+            band_i = inputs.band(band, len(bands), domain)
+        except inputs.RequestInvalid:
+            if trig not in (None, "revision"):
+                raise
+            band_i = None  # the band of the revision shown before: this one's bands are offered afresh
+        alt = _altitude(state, rev.id, altitude) if domain == "air" else 0.0
+        view = MapView(domain=domain, layers=inputs.layers(layers, [o["value"] for o in LAYER_OPTIONS]), band=band_i,
+                       lang=inputs.lang(lang), withdrawn=tuple(withdrawn), sensor_altitude_ft=alt)
         width, height = _map_px(viewport)
         reset = callback_context.triggered_id in (None, "domain-picker", "revision")
         # each domain framed on its own extent (which has its margin already): as large as the map allows, so the
         # place names are as large as they can be
         framing = frame_extent(extent_bounds(plan, domain), width, height)
-        if not reset and shown and "center" in shown and "zoom" in shown:
-            framing = {"center": shown["center"], "zoom": shown["zoom"]}  # keep where the planner is looking
+        if not reset and isinstance(shown, dict) and _camera_ok(shown.get("center"), shown.get("zoom")):
+            # keep where the planner is looking
+            framing = {"center": {"lon": float(shown["center"]["lon"]), "lat": float(shown["center"]["lat"])},
+                       "zoom": float(shown["zoom"])}
         view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
         sigs = [_signature(t) for t in fig["data"]]
@@ -437,14 +486,16 @@ def register(app: dash.Dash, state: AppState) -> None:
     @app.callback(Output("day-tick", "disabled"), Output("day-play", "children"), Input("day-play", "n_clicks"),
                   State("day-tick", "disabled"), prevent_initial_call=True)
     def play(n, disabled):
+        disabled = disabled is not False  # anything but False (what the page sends while playing) is "stopped"
         return (not disabled), ("⏸ Pause" if disabled else "▶ Play")
 
     @app.callback(Output("day-slider", "value", allow_duplicate=True), Input("day-tick", "n_intervals"),
                   State("day-slider", "value"), State("day-list", "data"), prevent_initial_call=True)
     def tick(_n, value, days):
         """Play: step to the next stop (after the last, back to the first dated one)."""
-        nxt = (value or 0) + 1
-        return nxt if nxt < len(days or []) else min(1, len(days or []) - 1)
+        n = len(days) if isinstance(days, list) else 0
+        nxt = (value if isinstance(value, int) and not isinstance(value, bool) else 0) + 1
+        return nxt if nxt < n else max(min(1, n - 1), 0)
 
     @app.callback(Output("timeline-chart", "figure"), Input("revision", "value"), Input("contingent-filter", "value"),
                   Input("day-slider", "value"), State("contingent-filter", "options"), State("day-list", "data"))
@@ -452,13 +503,12 @@ def register(app: dash.Dash, state: AppState) -> None:
     def timeline_chart(rev_id, ticked, day_i, options, days):
         from ..figures import timeline_figure
 
-        if not days or len(days) <= 2:  # the chart is hidden for a plan without dates: compute nothing
+        if not isinstance(days, list) or len(days) <= 2:  # hidden for a plan without dates: compute nothing
             return dash.no_update
-        rev = int(rev_id)
-        withdrawn = tuple(sorted(_used(state, rev) & ({o["value"] for o in options} - set(ticked or []))))
+        rev = inputs.revision(state.store, rev_id).id
+        withdrawn = inputs.withdrawn(_used(state, rev), ticked, options)
         rows, holes = state.timeline(rev, withdrawn)
-        day = days[int(day_i)] if days and day_i else None
-        return timeline_figure(rows, holes, day)
+        return timeline_figure(rows, holes, inputs.day_of(days, day_i))
 
     @app.callback(Output("day-slider", "value", allow_duplicate=True), Output("map", "figure", allow_duplicate=True),
                   Output("map-view", "data", allow_duplicate=True), Input("timeline-chart", "clickData"),
@@ -466,22 +516,23 @@ def register(app: dash.Dash, state: AppState) -> None:
                   State("contingent-filter", "value"), State("contingent-filter", "options"), prevent_initial_call=True)
     def jump(click, days, current, rev_id, ticked, options):
         """A click on the timeline goes to that day; on a handover gap it also zooms the map to the hole."""
-        if not click or not click.get("points"):
+        pt = click.get("points") if isinstance(click, dict) else None
+        pt = pt[0] if isinstance(pt, list) and pt and isinstance(pt[0], dict) else None
+        if pt is None:
             return dash.no_update, dash.no_update, dash.no_update
-        pt = click["points"][0]
         custom = pt.get("customdata") or {}
         if isinstance(custom, list):
             custom = custom[0] if custom and isinstance(custom[0], dict) else {}
-        day = custom.get("from") or pt.get("x")
-        if day not in (days or []):
+        day = (custom.get("from") if isinstance(custom, dict) else None) or pt.get("x")
+        if not isinstance(days, list) or not isinstance(day, str) or day not in days:
             return dash.no_update, dash.no_update, dash.no_update
-        if not custom.get("bounds"):  # a click on a layer's point where a handover gap starts: zoom there too
-            withdrawn = tuple(sorted(_used(state, int(rev_id)) & ({o["value"] for o in options} - set(ticked or []))))
-            _, holes = state.timeline(int(rev_id), withdrawn)
-            custom["bounds"] = next((h["bounds"] for h in holes if h["from"] == day and h["bounds"]), None)
-        if not custom.get("bounds"):
+        # the hole's box comes from the server's own timeline, never from the click's data
+        rev = inputs.revision(state.store, rev_id).id
+        _, holes = state.timeline(rev, inputs.withdrawn(_used(state, rev), ticked, options))
+        box = next((h["bounds"] for h in holes if h["from"] == day and h["bounds"]), None)
+        if not box:
             return days.index(day), dash.no_update, dash.no_update
-        z = zoom_to(tuple(custom["bounds"]))
+        z = zoom_to(tuple(box))
         p = Patch()
         p["layout"]["map"]["center"] = z["center"]
         p["layout"]["map"]["zoom"] = z["zoom"]
@@ -523,13 +574,13 @@ def register_export(app: dash.Dash, state: AppState) -> None:
     @app.callback(Output("map-view", "data"), Input("map", "relayoutData"), State("map-view", "data"),
                   prevent_initial_call=True)
     def remember_view(relayout, current):
-        current = dict(current or {})
-        if relayout:
+        current = dict(current) if isinstance(current, dict) else {}
+        if isinstance(relayout, dict):
             if "map.center" in relayout:
                 current["center"] = relayout["map.center"]
             if "map.zoom" in relayout:
                 current["zoom"] = relayout["map.zoom"]
-        return current
+        return current  # checked where it is used (_camera_ok)
 
     @app.callback(
         Output("export-download", "data"), Output("export-status", "children"),
@@ -541,6 +592,7 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         State("sensor-altitude", "value"),
         prevent_initial_call=True, running=[(Output("export-button", "disabled"), True, False)],
     )
+    @guarded(1, 2, "Could not export this view: ")
     def do_export(n, fmt, title, rev_id, domain, band, layers, lang, ticked, options, mv, viewport, day_i, days,
                   altitude):
         from .auth import current_user
@@ -549,27 +601,34 @@ def register_export(app: dash.Dash, state: AppState) -> None:
         if not user.can("exporter"):
             return dash.no_update, html.Span(f"{user.name} may not export: the exporter role is needed.",
                                              className="error")
-        rev = state.store.revision(int(rev_id))
-        withdrawn = tuple(sorted(_used(state, rev.id) & ({o["value"] for o in options} - set(ticked or []))))
-        day = days[int(day_i)] if days and day_i and 0 < int(day_i) < len(days) else None
+        # nothing from the browser reaches a file name or the engine unchecked (a crafted day was a path)
+        fmt = inputs.export_format(fmt)
+        rev = inputs.revision(state.store, rev_id)
+        domain = inputs.domain(domain)
+        withdrawn = inputs.withdrawn(_used(state, rev.id), ticked, options)
+        day = inputs.day_of(days, day_i)
         plan = state.plan(rev.id, withdrawn)  # run_export draws the sectors active on the day itself
         analysis = state.analysis(rev.id, withdrawn, day)
-        band_i = int(band) if domain == "air" and band not in (None, "all") else None
-        view = MapView(domain=domain, layers=tuple(layers or ()), band=band_i, lang=lang, withdrawn=withdrawn,
-                       sensor_altitude_ft=float(altitude or 0.0) if domain == "air" else 0.0)
+        band_i = inputs.band(band, len(analysis.air_bands), domain)
+        view = MapView(domain=domain, layers=inputs.layers(layers, [o["value"] for o in LAYER_OPTIONS]), band=band_i,
+                       lang=inputs.lang(lang), withdrawn=withdrawn,
+                       sensor_altitude_ft=_altitude(state, rev.id, altitude) if domain == "air" else 0.0)
         bounds = None
-        if mv and "center" in mv and "zoom" in mv:
-            view.center, view.zoom = mv["center"], mv["zoom"]
+        if isinstance(mv, dict) and _camera_ok(mv.get("center"), mv.get("zoom")):
+            view.center, view.zoom = {"lon": float(mv["center"]["lon"]), "lat": float(mv["center"]["lat"])}, \
+                float(mv["zoom"])
             bounds = view_bounds(view, *_map_px(viewport))
-        stamp = f"revision{rev.id}-{domain}" + (f"-{day}" if day else "")
         _sweep_exports()
-        tmp = Path(tempfile.mkdtemp(prefix="ua-export-"))
-        names = {"pack": f"briefing-{stamp}.pdf", "data": f"coverage-data-revision{rev.id}",
-                 "kmz": f"coverage-revision{rev.id}.kmz"}
+        tmp = Path(tempfile.mkdtemp(prefix="ua-export-")).resolve()
+        path = tmp / download_name(rev.id, fmt, domain=domain, withdrawn=withdrawn, day=day,
+                                   band=view_figures(analysis, domain, band_i)["band"])
+        if path.parent != tmp:  # made from checked parts only; this cannot happen, and must not
+            raise inputs.RequestInvalid("the export's file name is not valid")
         try:
-            path = run_export(plan, analysis, rev, fmt, tmp / names.get(fmt, f"coverage-{stamp}.{fmt}"), view=view,
-                              bounds=bounds, title=(title or "")[:120] or None, size="a4" if fmt == "pdf" else "slide",
-                              zip_data=True, day=day)
+            path = run_export(plan, analysis, rev, fmt, path.with_suffix("") if fmt == "data" else path, view=view,
+                              bounds=bounds,
+                              title=(str(title) if title else "")[:120] or None,
+                              size="a4" if fmt == "pdf" else "slide", zip_data=True, day=day)
             download = dcc.send_file(str(path))  # read into the response now, so the folder can go
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -48,6 +48,8 @@ def _arc(lon: float, lat: float, dist_km: float, az_from: float, az_to: float) -
     n = max(int(math.ceil(VERTICES_PER_CIRCLE * span / 360)), 8)
     az = az_from + np.linspace(0.0, span, n + 1)
     x, y, _ = _GEOD.fwd(np.full(n + 1, lon), np.full(n + 1, lat), az, np.full(n + 1, dist_km * 1000.0))
+    # continuous longitudes: a ring that crosses ±180° must not jump across the whole map (and wrap the globe)
+    x = np.unwrap(np.asarray(x, dtype=float), period=360.0)
     return np.column_stack([x, y])
 
 

@@ -19,7 +19,8 @@ def _day_in(frm: str | None, to: str | None) -> str:
     if frm:
         return frm
     if to:
-        return (date.fromisoformat(to) - timedelta(days=1)).isoformat()
+        d = date.fromisoformat(to)
+        return (d - timedelta(days=1)).isoformat() if d > date.min else to
     return "2000-01-01"
 
 
@@ -80,7 +81,7 @@ def _bounds(plan, ids: list[str]) -> list[float] | None:
     return [float(v) for v in shapely.total_bounds(sel.geometry.values)]
 
 
-def _next(day: str) -> str:
-    from datetime import date, timedelta
+def _next(day: str) -> str | None:
+    from ..plan import next_day
 
-    return (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    return next_day(day)

@@ -24,6 +24,7 @@ from ..errors import ExportError
 from .data import export_data, safe_cell, write_layers  # noqa: F401  (re-exported)
 from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, sensor_view, to_geo
 from ..settings import banner as default_banner
+from ..text import plotly_text
 from ..view import oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
 
 FORMATS = ("png", "svg", "pdf", "html")
@@ -141,6 +142,8 @@ def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, he
            map_domain: dict, legend_x: float = 0.795, whatif: str = "") -> dict:
     bh = 30 / height
     wh = (34 / height) if whatif else 0.0  # the what-if stripe under the top banner
+    # plan data is text: a registry name or commit message in a title is shown, never obeyed as markup
+    marking, title, subtitle, whatif = (plotly_text(t) for t in (marking, title, subtitle, whatif))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shapes = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh, "y1": 1,
                "fillcolor": BANNER_FILL, "line": {"width": 0}, "layer": "above"},
@@ -415,9 +418,10 @@ def _esc(text: str) -> str:
 
 # -- briefing pack ---------------------------------------------------------------------------------------
 def _table(header: list[str], rows: list[list], domain: dict, widths: list[float] | None = None) -> dict:
-    cols = list(map(list, zip(*rows))) if rows else [[] for _ in header]
+    cols = [[plotly_text(v) if isinstance(v, str) else v for v in col] for col in zip(*rows)] if rows \
+        else [[] for _ in header]
     return {"type": "table", "domain": domain, "columnwidth": widths,
-            "header": {"values": [f"<b>{h}</b>" for h in header], "fill": {"color": "#e8ecf0"},
+            "header": {"values": [f"<b>{plotly_text(h)}</b>" for h in header], "fill": {"color": "#e8ecf0"},
                        "align": "left", "font": {"size": 12}},
             "cells": {"values": cols, "align": "left", "font": {"size": 11}, "height": 22}}
 

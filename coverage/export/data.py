@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ..text import strip_controls
+
 
 #: decimal places of a degree written to GeoJSON: 1e-7° is about 1 cm (RFC 7946 §11.2 suggests trimming)
 GEOJSON_DECIMALS = 7
@@ -170,7 +172,10 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None,
         if len(gdf):  # the same right-hand rule in the GeoPackage (full precision there)
             gdf = gdf.set_geometry(shapely.orient_polygons(np.asarray(gdf.geometry.values, dtype=object),
                                                            exterior_cw=False), crs=gdf.crs)
-        gdf.to_file(gpkg, layer=name, driver="GPKG", SPATIAL_INDEX="YES",
+        # the GeoPackage's own id column gets a name no plan field has: a plan's `fid` field stays a field
+        fid = next(f for f in ("ua_fid", "ua_fid_1", "ua_fid_2", f"ua_fid_{len(gdf.columns)}")
+                   if f not in {str(c).lower() for c in gdf.columns})
+        gdf.to_file(gpkg, layer=name, driver="GPKG", SPATIAL_INDEX="YES", FID=fid,
                     DESCRIPTION=f"{titles[name]}. {stamp}. Generated {generated} by ua-coverage."[:1000],
                     metadata={"ua_coverage_state": stamp, "generated": generated})
         written.append(path)
@@ -195,9 +200,24 @@ def write_layers(result, out_dir, *, plan=None, state: list[str] | None = None,
     return written
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def safe_cell(value):
-    """Neutralise spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading '."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Neutralise spreadsheet formula injection: text starting with = + - @ (or tab/CR) gets a leading '.
+
+    Each ``;``-separated part counts as a cell of its own (a spreadsheet in a European locale splits on ``;``,
+    and the lists here are ``;``-joined), and control characters never reach the file.
+
+    >>> safe_cell("=1+1"), safe_cell("FRA;=HYPERLINK(1)"), safe_cell(-5.0)
+    ("'=1+1", "FRA;'=HYPERLINK(1)", -5.0)
+    """
+    if not isinstance(value, str):
+        return value
+    value = strip_controls(value)
+    if ";" in value:
+        return ";".join(safe_cell(part) for part in value.split(";"))
+    if value[:1] in _FORMULA_START or value.lstrip()[:1] in ("=", "+", "@"):
         return "'" + value
     return value
 

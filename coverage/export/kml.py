@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 import shapely
 
+from ..text import xml_text as escape
 from ..view import oblasts_in_words
 
 GAP, OVERLAP = "#ff00ff", "#404040"

@@ -36,13 +36,14 @@ from . import _gdal  # noqa: F401  (GDAL_SKIP before pyogrio)
 from .. import _proc
 from ._sniff import prepare
 from ..errors import IngestError, LimitError, Problem, ValidationError
+from ..schema import SECTOR_AREA
 from ..settings import MB, Limits
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 #: Ukraine's surroundings: every coordinate of a plan must fall inside (lon/lat degrees).
-BOUNDS = (21.5, 43.5, 40.8, 53.0)
+BOUNDS = SECTOR_AREA
 
 
 @dataclass

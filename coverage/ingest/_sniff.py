@@ -199,11 +199,28 @@ def _prepare_geojson(data: bytes) -> Prepared:
     return Prepared("GeoJSON", {"plan.geojson": data}, "plan.geojson", encoding_checked=True, declared_epsg=declared)
 
 
+#: WKT geometry types GDAL would turn into straight segments without a word (a sector's area would change)
+_CURVED_WKT = re.compile(rb"\b(CURVEPOLYGON|MULTISURFACE|COMPOUNDCURVE|CIRCULARSTRING|MULTICURVE)\s*(?:ZM|Z|M)?\s*\(",
+                         re.I)
+
+
 def _prepare_csv(data: bytes, encoding: str | None) -> Prepared:
-    if b"\x00" in data[:4096]:
-        raise _reject("format-unknown", "this is a binary file of a kind we do not read; not a format we read: "
-                      "use GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ, FlatGeobuf or CSV with a WKT column",
-                      FormatError)
+    if b"\x00" in data:
+        at = data.index(b"\x00")
+        line = data[:at].count(b"\n") + 1
+        what = ("this is a binary file of a kind we do not read; not a format we read" if b"\x00" in data[:4096]
+                else "this CSV holds binary content")
+        raise _reject("format-unknown", f"{what}: NUL bytes (the first on line {line:,}, byte {at:,}); a CSV is plain "
+                      "text — save it again as a UTF-8 CSV from your spreadsheet or GIS (or use GeoJSON, GeoPackage, "
+                      "zipped Shapefile, KML/KMZ or FlatGeobuf)", FormatError)
+    curved = _CURVED_WKT.search(data)
+    if curved:
+        line = data[:curved.start()].count(b"\n") + 1
+        n = sum(1 for row in data.splitlines() if _CURVED_WKT.search(row))
+        raise _reject("geometry-type", f"line {line:,} holds a curved geometry type ({curved.group(1).decode().upper()}"
+                      f"{f'; {n:,} lines hold curved geometries' if n > 1 else ''}); sectors must be Polygon or "
+                      "MultiPolygon with straight edges: segmentize the arcs in your GIS (QGIS: Processing › "
+                      "Segmentize) and export again", FormatError)
     try:
         text = data.decode(encoding or "utf-8-sig")
     except (UnicodeDecodeError, LookupError) as exc:

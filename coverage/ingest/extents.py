@@ -7,7 +7,7 @@ import shapely
 
 from ..domains import Extents
 from ..errors import IngestError, Problem
-from ..schema import LAYERS
+from ..schema import LAYERS, PLAN_AREA, outside_plan_area
 
 
 def read_extents(path, label: str | None = None, *, limits=None) -> Extents:
@@ -41,6 +41,11 @@ def read_extents(path, label: str | None = None, *, limits=None) -> Extents:
         if not geom.is_valid:
             problems.append(Problem("invalid-geometry", f"extent polygon is invalid: "
                                     f"{shapely.is_valid_reason(geom)}", feature=i))
+            continue
+        if (why := outside_plan_area(geom)) is not None:
+            problems.append(Problem("outside-plan-area", f"the {d} extent polygon is not within the plan area "
+                                    f"(lon {PLAN_AREA[0]}–{PLAN_AREA[2]}, lat {PLAN_AREA[1]}–{PLAN_AREA[3]}): {why}",
+                                    feature=i, field="geometry"))
             continue
         parts.setdefault(d, []).append(geom)
     if problems:

@@ -6,7 +6,7 @@ import io
 import pandas as pd
 
 from ..errors import IngestError, Problem
-from .sectors import parse_date
+from .sectors import control_problem, date_range_problem, parse_date
 
 MAX_PHASES_BYTES = 256 * 1024
 
@@ -39,6 +39,9 @@ def read_phases(source) -> pd.DataFrame:
     for i, row in df.iterrows():
         if not row["name"]:
             problems.append(Problem("phases-invalid", "the phase has no name", feature=int(i), field="name"))
+        for f in ("name", "notes"):
+            if (p := control_problem(f, row[f], feature=int(i))) is not None:
+                problems.append(p)
         iso = {}
         for col in ("start", "end"):
             t = str(row[col]).strip()
@@ -46,6 +49,8 @@ def read_phases(source) -> pd.DataFrame:
             if iso[col] is None:
                 problems.append(Problem("date-invalid", f"{col} {t!r} is not a date we can read; write YYYY-MM-DD",
                                         feature=int(i), field=col))
+            elif (p := date_range_problem(col, iso[col], feature=int(i))) is not None:
+                problems.append(p)
             else:
                 df.loc[i, col] = iso[col]
         if iso.get("start") and iso.get("end") and iso["start"] > iso["end"]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..errors import IngestError, Problem
-from ..schema import COLOUR, HOSTILE_REDS, ISO3
+from ..colours import HOSTILE_DELTA_E, is_hostile_red
+from ..schema import COLOUR, ISO3
+from .sectors import control_problem
 
 
 #: a registry lists nations, not features: anything larger is not a registry
@@ -48,12 +50,16 @@ def read_contingents(path) -> pd.DataFrame:
         if not ISO3.match(row["code"]):
             problems.append(Problem("contingents-code", f"code {row['code']!r} is not ISO 3166-1 alpha-3",
                                     feature=int(i), field="code"))
+        for f in ("name", "notes"):
+            if (p := control_problem(f, row[f], feature=int(i))) is not None:
+                problems.append(p)
         if not COLOUR.match(row["colour"].strip()):
             problems.append(Problem("contingents-colour", f"colour {row['colour']!r} is not #rrggbb",
                                     feature=int(i), field="colour"))
-        elif row["colour"].strip().lower() in HOSTILE_REDS:
-            problems.append(Problem("contingents-colour", f"colour {row['colour']} is the hostile red of "
-                                    "APP-6; choose another", feature=int(i), field="colour"))
+        elif is_hostile_red(row["colour"].strip()):
+            problems.append(Problem("contingents-colour", f"colour {row['colour']} is too close to APP-6's hostile "
+                                    f"red (colour difference under {HOSTILE_DELTA_E:g} ΔE); choose a colour that is not "
+                                    "red", feature=int(i), field="colour"))
     dup = df["code"][df["code"].duplicated()]
     for c in dup:
         problems.append(Problem("contingents-duplicate", f"code {c} is listed twice", field="code"))

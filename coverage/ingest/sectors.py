@@ -12,7 +12,8 @@ from datetime import date
 import pandas as pd
 
 from ..errors import Problem
-from ..schema import CANONICAL, DOMAINS, ISO3, KINDS, REQUIRED, layer_of, normalise_id, parse_contingents
+from ..schema import (CANONICAL, DATE_MAX, DATE_MIN, DOMAINS, ISO3, KINDS, REQUIRED, layer_of, normalise_id,
+                      parse_contingents, supported_date)
 
 
 def _text(v) -> str:
@@ -43,6 +44,25 @@ def parse_date(text: str) -> str | None:
         return None
 
 
+def control_problem(name: str, value, **where) -> Problem | None:
+    """``text-control`` for a text holding control characters (they would break KML and reach terminals)."""
+    from ..text import control_characters
+
+    bad = control_characters(_text(value)) if value is not None else []
+    if bad:
+        return Problem("text-control", f"{name} holds control characters ({', '.join(bad[:6])}); type the text again "
+                       "without them", field=name, **where)
+    return None
+
+
+def date_range_problem(name: str, iso: str | None, **where) -> Problem | None:
+    """``date-range`` for a date outside the supported range (one rule for sectors, phases and sensors)."""
+    if iso and not supported_date(iso):
+        return Problem("date-range", f"{name} {iso} is outside the dates a plan may hold ({DATE_MIN} to "
+                       f"{DATE_MAX}); leave it empty for an open end", field=name, **where)
+    return None
+
+
 def _date_text(v) -> str:
     """A validity date as ISO ``YYYY-MM-DD`` when it is one (whatever form a format wrote it in), else the text."""
     t = _text(v)
@@ -60,6 +80,8 @@ def _check_dates(row: dict, i: int, sid: str, problems: list) -> None:
         if iso[name] is None:
             problems.append(Problem("date-invalid", f"{name} {t!r} is not a date we can read; write it as "
                                     "YYYY-MM-DD (e.g. 2027-03-31)", feature=i, sector_id=sid or None, field=name))
+        elif (p := date_range_problem(name, iso[name], feature=i, sector_id=sid or None)) is not None:
+            problems.append(p)
     if iso.get("valid_from") and iso.get("valid_to") and iso["valid_from"] > iso["valid_to"]:
         problems.append(Problem("date-order", f"valid_from {iso['valid_from']} is after valid_to {iso['valid_to']}",
                                 feature=i, sector_id=sid or None, field="valid_from"))
@@ -107,6 +129,9 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         codes.append(_check_contingents(row["contingent"], i, sid, registry, problems))
         fl, ce = _check_altitudes(row, domain, i, sid, problems)
         _check_dates(row, i, sid, problems)
+        for f in ("name", "phase", "notes"):
+            if (p := control_problem(f, row[f], feature=i, sector_id=sid or None)) is not None:
+                problems.append(p)
         floors.append(fl)
         ceilings.append(ce)
 

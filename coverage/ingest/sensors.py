@@ -14,9 +14,9 @@ import geopandas as gpd
 
 from ..errors import Problem
 from ..plan import sensors_from_rows
-from ..schema import ISO3, parse_contingents
+from ..schema import ISO3, PLAN_AREA, outside_plan_area, parse_contingents
 from ..settings import Limits
-from .sectors import _check_id_characters, _text, parse_date
+from .sectors import _check_id_characters, _text, control_problem, date_range_problem, parse_date
 
 NUMBERS = ("range_km", "min_range_km", "azimuth_from_deg", "azimuth_to_deg", "antenna_m", "target_m")
 MAX_RANGE_KM = 1000.0
@@ -61,6 +61,11 @@ def read_sensors(source, *, registry: set[str] | None = None, strict: bool = Fal
             problems.append(Problem("geometry-type", "a sensor is one point", feature=i, sector_id=sid or None))
             continue
         point = geom if geom.geom_type == "Point" else geom.geoms[0]
+        if (why := outside_plan_area(point)) is not None:
+            problems.append(Problem("outside-plan-area", f"the sensor is not within the plan area (lon "
+                                    f"{PLAN_AREA[0]}–{PLAN_AREA[2]}, lat {PLAN_AREA[1]}–{PLAN_AREA[3]}): {why}",
+                                    feature=i, sector_id=sid or None, field="geometry"))
+            continue
         domain = _text(get.get("domain")).lower() or "land"
         if domain not in ("air", "sea", "land"):
             problems.append(Problem("domain-invalid", f"domain {domain!r} is not air, sea or land", feature=i,
@@ -74,6 +79,9 @@ def read_sensors(source, *, registry: set[str] | None = None, strict: bool = Fal
                                         sector_id=sid or None, field=f))
                 vals[f] = None
         _check_reach(vals, i, sid, problems)
+        for f in ("name", "type", "notes"):
+            if (p := control_problem(f, get.get(f), feature=i, sector_id=sid or None)) is not None:
+                problems.append(p)
         codes = parse_contingents(get.get("contingent"))
         for c in codes:
             if not ISO3.match(c):
@@ -89,6 +97,12 @@ def read_sensors(source, *, registry: set[str] | None = None, strict: bool = Fal
             if dates[f] is None:
                 problems.append(Problem("date-invalid", f"{f} {t!r} is not a date; write YYYY-MM-DD", feature=i,
                                         sector_id=sid or None, field=f))
+            elif (p := date_range_problem(f, dates[f], feature=i, sector_id=sid or None)) is not None:
+                problems.append(p)
+        if dates["valid_from"] and dates["valid_to"] and dates["valid_from"] > dates["valid_to"]:
+            problems.append(Problem("date-order", f"valid_from {dates['valid_from']} is after valid_to "
+                                    f"{dates['valid_to']}: the sensor would end before it starts", feature=i,
+                                    sector_id=sid or None, field="valid_from"))
         rows.append({"sensor_id": sid, "name": _text(get.get("name")) or sid, "domain": domain,
                      "contingent": ";".join(codes), "type": _text(get.get("type")), **vals,
                      "valid_from": dates["valid_from"] or "", "valid_to": dates["valid_to"] or "",
