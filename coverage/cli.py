@@ -34,6 +34,17 @@ def _day_arg(text: str) -> str:
     return day
 
 
+def _codes_arg(text: str) -> tuple[str, ...]:
+    """``--without FRA,GBR``: ISO 3166-1 alpha-3 codes, sorted and unique."""
+    from .schema import ISO3
+
+    codes = sorted({c.strip().upper() for c in text.replace(";", ",").split(",") if c.strip()})
+    bad = [c for c in codes if not ISO3.match(c)]
+    if bad or not codes:
+        raise UsageError(f"--without {text!r}: give ISO 3166-1 alpha-3 codes separated by commas (e.g. GBR,NOR)")
+    return tuple(codes)
+
+
 def _safe(text: str) -> str:
     """Text for a terminal: control characters (an ANSI escape in an id) are shown, never obeyed."""
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
@@ -98,8 +109,17 @@ def cmd_analyze(args) -> int:
         day = _day_arg(args.at)
         active = plan.active_on(day)
         extra = {"at": day, "at_phase": plan.phases_on(day), "at_active_sectors": int(active.sum())}
+    withdrawn = _codes_arg(args.without) if args.without else ()
+    whole = plan  # the plan the what-if is measured against
+    if withdrawn:
+        base = workflow.analyze_plan(whole, min_area_km2=args.min_area, active=active)
+        plan = plan.without(withdrawn)
     result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
                                    active=active)
+    if withdrawn:
+        from .engine.whatif import whatif_block
+
+        extra["whatif"] = whatif_block(base, result, withdrawn, {c for cs in whole.sectors["contingents"] for c in cs})
     # the sensors --sensors names, read once (none without it): the --json block, the timeline and --out use them
     from .plan import empty_sensors
 
@@ -136,6 +156,15 @@ def cmd_analyze(args) -> int:
             "warnings": [w.as_dict() for w in warnings]}}))
         return 0
     print(_human(result, sector_path, plan.notional, warnings))
+    if withdrawn:
+        w = extra["whatif"]
+        rows = [[layer, _fmt_km2(result.domains[layer]["gap_km2"]), f"{d['gap_km2']:+,.1f}",
+                 f"{result.domains[layer]['covered_pct']:.1f}%", f"{d['covered_pct']:+.1f}",
+                 f"{d['overlap_km2']:+,.1f}"] for layer, d in w["deltas"].items()]
+        print(f"\nWHAT-IF — without {', '.join(w['without'])}: not the plan. Change against the plan:")
+        print(_table(["domain", "gap km²", "change", "covered", "change (points)", "overlap change km²"], rows))
+        print(f"Sectors left with nobody: {', '.join(w['newly_unassigned']) or 'none'}"
+              + (f"; not assigned in the plan (no effect): {', '.join(w['not_in_plan'])}" if w["not_in_plan"] else ""))
     if args.at:
         print(f"\nOn {extra['at']} ({', '.join(extra['at_phase']) or 'no named phase'}): "
               f"{extra['at_active_sectors']} of {len(plan.sectors)} sectors active; the figures above are that day's.")
@@ -670,6 +699,8 @@ def _add_analyze(sub) -> None:
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
     a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
+    a.add_argument("--without", metavar="CODES", help="what-if: the plan as if these nations withdrew (comma-separated "
+                                                       "ISO codes); the JSON gains a \"whatif\" block of changes")
     a.add_argument("--sensors", metavar="FILE", nargs="?", const=PLAN_SENSORS,
                    help="point sensors with a reach: add what they watch per domain (no FILE: the plan's own sensor "
                         "set, i.e. the revision's, or the sample's NOTIONAL one)")

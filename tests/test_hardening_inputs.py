@@ -429,3 +429,24 @@ def test_random_values_in_every_callback_input_never_give_a_500_or_a_stray_file(
     unchecked = [r.getMessage() for r in caplog.records if r.exc_info and any(
         "map_page.py" in f.filename for f in traceback.extract_tb(r.exc_info[2]))]
     assert not unchecked, unchecked
+
+
+def test_kml_document_names_tell_the_plan_a_what_if_and_a_day_apart(tmp_path):
+    from ua_coverage.export import run_export
+    from ua_coverage.figures import MapView
+    from ua_coverage.workflow import analyze_plan, open_store
+
+    store = open_store(tmp_path / "data")
+    rev = store.current()
+    plan = store.load(rev.id)
+    names = {}
+    for label, withdrawn, day in (("plan", (), None), ("what-if", ("GBR", "NOR"), None), ("day", (), "2027-04-01")):
+        p = plan.without(withdrawn)
+        out = run_export(p, analyze_plan(p, at=day), rev, "kml", tmp_path / f"{label}.kml",
+                         view=MapView(domain="land", withdrawn=withdrawn), day=day)
+        names[label] = ET.parse(out).getroot().find("{http://www.opengis.net/kml/2.2}Document").find(
+            "{http://www.opengis.net/kml/2.2}name").text
+    assert len(set(names.values())) == 3, names
+    assert "coverage plan" in names["plan"] and f"revision {rev.id}" in names["plan"]
+    assert "WHAT-IF without GBR, NOR" in names["what-if"] and "coverage plan" not in names["what-if"]
+    assert "on 2027-04-01" in names["day"]

@@ -242,9 +242,10 @@ def _fmt(v: float) -> str:
     return f"{v:,.0f}"
 
 
-def _kpis(figs: dict, withdrawn: list, watch: dict | None = None) -> list:
+def _kpis(figs: dict, withdrawn: list, watch: dict | None = None, plan_figs: dict | None = None) -> list:
     """The KPI cards of a view (domain, band, what-if): the numbers come from :func:`view_figures` (and the
-    sensors' watched layer, the map's own, when a sensor layer is shown)."""
+    sensors' watched layer, the map's own, when a sensor layer is shown). For a what-if, ``plan_figs`` are the
+    plan's own figures of the same view, and the covered, gap and overlap cards say how much they change."""
     band = f" ({figs['band']})" if figs["band"] else ""
     cards = [("Extent", f"{_fmt(figs['extent_km2'])} km²", ""),
              ("Covered", f"{figs['covered_pct']:.1f} %", f"{_fmt(figs['covered_km2'])} km²{band}"),
@@ -252,8 +253,18 @@ def _kpis(figs: dict, withdrawn: list, watch: dict | None = None) -> list:
              ("Overlap", f"{_fmt(figs['overlap_km2'])} km²", f"conflict {_fmt(figs['conflict_km2'])} km²"
               + (f" · {figs['overlap_scope']}" if figs["overlap_scope"] else "")),
              ("Unassigned sectors", str(figs["unassigned_sectors"]), f"{_fmt(figs['unassigned_km2'])} km² of gap")]
+    deltas = {}
+    if withdrawn and plan_figs is not None:  # the same computation as analyze --without's "whatif" block
+        from ..engine.whatif import layer_deltas
+
+        d = layer_deltas({"v": plan_figs}, {"v": figs})["v"]
+        deltas = {"Covered": f"{d['covered_pct']:+.1f} points against the plan",
+                  "Gap": f"{d['gap_km2']:+,.0f} km² against the plan",
+                  "Overlap": f"{d['overlap_km2']:+,.0f} km² against the plan"}
     out = [html.Div([html.Div(t, className="kpi-title"), html.Div(v, className="kpi-value", id=f"kpi-{t.split()[0].lower()}"),
-                     html.Div(s, className="kpi-sub")], className="kpi" + (" kpi-gap" if t == "Gap" else ""))
+                     html.Div(s, className="kpi-sub")]
+                    + ([html.Div(deltas[t], className="kpi-delta", id=f"kpi-{t.lower()}-delta")] if t in deltas else []),
+                    className="kpi" + (" kpi-gap" if t == "Gap" else ""))
            for t, v, s in cards]
     if watch is not None:
         alt = "" if watch["altitude_ft"] is None else f" at {watch['altitude_ft']:,.0f} ft"
@@ -445,7 +456,8 @@ def register(app: dash.Dash, state: AppState) -> None:
                 state, rev.id, tuple(withdrawn), day, plan, domain) if watch is not None else (
                 [], "No sensor is in service in this view (the day or the what-if)." if sensor_layers_on else
                 "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
-        return (fig_out, _kpis(figs, withdrawn, watch), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
+        plan_figs = view_figures(state.analysis(rev.id, (), day), domain, band_i) if withdrawn else None
+        return (fig_out, _kpis(figs, withdrawn, watch, plan_figs), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
                 domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
                 sigs, *sensor_out)
 

@@ -63,6 +63,24 @@ def _balloon(rows: list[tuple[str, str]]) -> str:
                                for k, v in rows if v not in (None, "")) + "</table>"
 
 
+def document_kind(state: list[str]) -> str:
+    """What a KML document shows, for its name (what Google Earth and ATAK list): the plan, a what-if, a day.
+
+    >>> document_kind(["Plan revision 6 · 2027-01-01 10:00 UTC"])
+    'coverage plan, revision 6'
+    >>> document_kind(["Plan revision 6 · t", "on 2027-04-01", "WHAT-IF — without GBR, NOR: not the plan"])
+    'coverage WHAT-IF without GBR, NOR (not the plan), revision 6, on 2027-04-01'
+    """
+    rev = next((p.split(" · ")[0].replace("Plan revision", "revision") for p in state if p.startswith("Plan revision")),
+               "")
+    whatif = next((p for p in state if p.startswith("WHAT-IF")), "")
+    kind = ("coverage WHAT-IF " + whatif.split("— ", 1)[-1].replace(": not the plan", " (not the plan)")
+            if whatif else "coverage plan")
+    day = next((p for p in state if p.startswith("on ")), "")
+    band = next((p for p in state if p.startswith("altitude band")), "")
+    return ", ".join(x for x in (kind, rev, day, band) if x)
+
+
 def write_kml(plan, analysis, out: str | Path, *, marking: str, state: list[str], kmz: bool = False) -> Path:
     """Write the plan's sectors, its gaps and overlaps (and its sensors with their footprints) as KML (or a KMZ
     holding ``doc.kml``)."""
@@ -131,7 +149,7 @@ def write_kml(plan, analysis, out: str | Path, *, marking: str, state: list[str]
         by_layer.setdefault(r["layer"], []).append(pm)
     description = escape(" · ".join([marking, *state]))
     doc = ('<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
-           f"<name>{escape(marking)} — coverage plan</name><description>{description}</description>"
+           f"<name>{escape(marking)} — {escape(document_kind(state))}</name><description>{description}</description>"
            + "".join(styles)
            + folder("Sectors", [folder(layer.title(), pms) for layer, pms in by_layer.items()])
            + folder("Gaps", gaps) + folder("Overlaps", overlaps) + sensors + "</Document></kml>\n")
