@@ -336,6 +336,27 @@ def _signature(trace: dict) -> str:
     return sig
 
 
+def _keyed(fig: dict) -> list[str]:
+    """Key every trace of ``fig`` by its content: its signature (a repeat of one trace gets ``-2``, ``-3`` …) becomes
+    its plotly ``uid``, and the list of keys is what the page holds.
+
+    plotly names a trace's MapLibre sources and layers by its uid, and a trace sent without one inherits the uid of
+    whatever trace held its index before — of another type, after an insert or a delete. The map subplot then keeps
+    layers of one type under a trace of another and drops the rest (land → air → sensors on → off → land lost the
+    labels, boundaries, extent and monitoring outlines). A uid that is the content's own never moves to other content:
+    an unchanged trace keeps its layers, a changed one gets new ones.
+    """
+    seen: dict[str, int] = {}
+    keys = []
+    for i, t in enumerate(fig["data"]):
+        sig = _signature(t)
+        seen[sig] = seen.get(sig, 0) + 1
+        key = sig if seen[sig] == 1 else f"{sig}-{seen[sig]}"
+        keys.append(key)
+        fig["data"][i] = {**t, "uid": key}  # a copy: the memoised trace itself stays as the figure code made it
+    return keys
+
+
 def _figure_patch(held: list | None, sigs: list[str], fig: dict):
     """The figure to send: when the page holds a figure whose traces are known (``held``: their signatures),
     a :class:`dash.Patch` that deletes the traces that went and inserts those that came, leaving the
@@ -419,7 +440,7 @@ def register(app: dash.Dash, state: AppState) -> None:
                        "zoom": float(shown["zoom"])}
         view.center, view.zoom = framing["center"], framing["zoom"]
         fig = map_figure(plan, analysis, view, height=height)
-        sigs = [_signature(t) for t in fig["data"]]
+        sigs = _keyed(fig)
         fig_out = _figure_patch(held, sigs, fig)
         map_view = {"center": view.center, "zoom": view.zoom} if reset else dash.no_update
         figs = view_figures(analysis, domain, band_i)
