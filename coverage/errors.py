@@ -5,6 +5,12 @@ place per boundary (GDAL/pyogrio in the ingest worker, GEOS in the engine, psyco
 store, kaleido/Chromium in the export renderer), so the CLI and the app show a clear message instead
 of a traceback. Every ``rule`` is registered in :mod:`ua_coverage.rules`.
 
+Who reads a message matters: :data:`AUDIENCE` is ``"cli"`` (the operator at a terminal, for whom where the
+store is and what the driver said help) unless the dashboard set ``"web"`` for the request it serves (anyone
+signed in: host names, ports and paths stay in the server log). A :class:`StoreError` names what kind of trouble
+it is by its rule: ``store-unreachable`` (the database server), ``store-damaged`` (corrupt pages),
+``store-read-only`` (a folder or file that cannot be written), else ``store``.
+
 ::
 
     CoverageError                      exit 1 unless said otherwise
@@ -23,6 +29,7 @@ of a traceback. Every ``rule`` is registered in :mod:`ua_coverage.rules`.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -162,3 +169,12 @@ class UsageError(CoverageError):
 
     rule = "usage"
     exit_code = 2
+
+
+#: who reads the messages raised in this context: "cli" (default) or "web" (set per request by the dashboard)
+AUDIENCE: ContextVar[str] = ContextVar("ua_coverage_audience", default="cli")
+
+
+def for_operator() -> bool:
+    """True when technical details (hosts, ports, paths, driver messages) may go into a message."""
+    return AUDIENCE.get() != "web"

@@ -34,8 +34,8 @@ ua_coverage.errors.UsageError: nothing to import: give a sector file, a continge
 """
 from __future__ import annotations
 
+import json
 import math
-import pickle
 import secrets
 from dataclasses import dataclass, field
 
@@ -204,11 +204,200 @@ class Proposal:
         return self.inputs.warnings
 
     def to_bytes(self) -> bytes:
-        return pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
+        """The proposal as data: JSON, its plans as the store keeps a revision (attributes, WKB geometry).
+
+        Never a pickle: the bytes wait in the store, and whoever could write there must not be able to make the
+        server run anything when they are read back.
+        """
+        doc = {"format": PROPOSAL_FORMAT, "version": PROPOSAL_VERSION, "base": int(self.base),
+               "inputs": _inputs_doc(self.inputs), "plan": None if self.plan is None else _plan_doc(self.plan),
+               "problems": [_problem_doc(p) for p in self.problems], "diff": self.diff, "summary": self.summary,
+               "removed_by_scope": self.removed_by_scope, "registry_notes": list(self.registry_notes),
+               "unknown_codes": list(self.unknown_codes), "changed": bool(self.changed)}
+        return json.dumps(doc, ensure_ascii=False, default=_plain).encode("utf-8")
 
     @staticmethod
     def from_bytes(data: bytes) -> "Proposal":
-        return pickle.loads(data)  # our own bytes, from the store's pending table
+        """The proposal :meth:`to_bytes` wrote; raises :class:`ProposalUnreadable` for anything else (another
+        format or version, damaged or altered bytes) — such bytes are data that fails to decode, never code."""
+        try:
+            doc = json.loads(bytes(data).decode("utf-8"))
+        except Exception as exc:  # noqa: BLE001 - not UTF-8, not JSON, nested too deeply: not ours
+            raise ProposalUnreadable(f"not a pending proposal ({type(exc).__name__})") from None
+        if not isinstance(doc, dict) or doc.get("format") != PROPOSAL_FORMAT:
+            raise ProposalUnreadable("not a pending proposal")
+        if doc.get("version") != PROPOSAL_VERSION:
+            raise ProposalUnreadable(f"a pending proposal of format version {doc.get('version')!r}, not "
+                                     f"{PROPOSAL_VERSION}")
+        try:
+            return Proposal(
+                base=int(doc["base"]), inputs=_inputs_from(doc["inputs"]),
+                plan=None if doc["plan"] is None else _plan_from(doc["plan"]),
+                problems=[_problem_from(p) for p in doc["problems"]], diff=_dict(doc["diff"]),
+                summary=_dict(doc["summary"]), removed_by_scope=_dict(doc["removed_by_scope"]),
+                registry_notes=[str(n) for n in doc["registry_notes"]],
+                unknown_codes=[str(c) for c in doc["unknown_codes"]], changed=bool(doc["changed"]))
+        except Exception as exc:  # noqa: BLE001 - whatever is wrong inside, the bytes are not a proposal
+            raise ProposalUnreadable(f"a damaged pending proposal ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+
+#: what :meth:`Proposal.to_bytes` writes; bytes of another format or version are an expired preview
+PROPOSAL_FORMAT, PROPOSAL_VERSION = "ua-coverage/proposal", 1
+
+
+class ProposalUnreadable(ValueError):
+    """Bytes that are not a pending proposal of this format version (an older server wrote them, or they were
+    damaged or altered in the store)."""
+
+
+def _plain(v):
+    """JSON for the values a diff or summary may hold besides JSON's own (numpy scalars, dates, sets)."""
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        return v.item() if getattr(v, "ndim", 0) == 0 else v.tolist()
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    if isinstance(v, (set, frozenset)):
+        return sorted(v)
+    raise TypeError(f"a {type(v).__name__} cannot be kept in a pending proposal")
+
+
+def _dict(v) -> dict:
+    if not isinstance(v, dict):
+        raise TypeError(f"expected an object, found {type(v).__name__}")
+    return v
+
+
+def _wkb_out(wkb: bytes) -> str:
+    import base64
+
+    return base64.b64encode(wkb).decode("ascii")
+
+
+def _wkb_in(text: str) -> bytes:
+    import base64
+
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _columns(frame, doc: dict):
+    """``frame`` with the columns, in the order, of the frame that was encoded (the store's rows keep no order)."""
+    cols = [str(c) for c in doc["columns"]]
+    if set(cols) == {str(c) for c in frame.columns}:
+        return frame[cols]
+    if not len(frame):
+        return frame.reindex(columns=cols)
+    raise ValueError(f"columns {sorted(map(str, frame.columns))} where {sorted(cols)} were kept")
+
+
+def _sectors_doc(frame) -> dict:
+    from .store.sql import sector_rows
+
+    rows = sector_rows(frame)
+    return {"columns": [str(c) for c in frame.columns], "attrs": [json.loads(a) for _, a, _ in rows],
+            "wkb": [_wkb_out(g) for _, _, g in rows]}
+
+
+def _sectors_from(doc: dict):
+    import geopandas as gpd
+
+    from .store.sql import sectors_from_rows
+
+    frame = sectors_from_rows([_dict(a) for a in doc["attrs"]], [_wkb_in(g) for g in doc["wkb"]])
+    return gpd.GeoDataFrame(_columns(frame, doc), geometry="geometry", crs=4326)
+
+
+def _table_doc(frame, rows_of) -> dict:
+    return {"columns": [str(c) for c in frame.columns], "rows": [json.loads(r) for r in rows_of(frame)]}
+
+
+def _table_from(doc: dict, fill=None):
+    import pandas as pd
+
+    frame = pd.DataFrame([_dict(r) for r in doc["rows"]], columns=[str(c) for c in doc["columns"]])
+    return frame if fill is None else frame.fillna(fill)
+
+
+def _sensors_doc(frame) -> dict:
+    from .store.sql import sensor_rows
+
+    rows = sensor_rows(frame)
+    return {"attrs": [json.loads(a) for _, a, _ in rows], "wkb": [_wkb_out(g) for _, _, g in rows]}
+
+
+def _sensors_from(doc: dict):
+    import shapely
+
+    from .plan import sensors_from_rows
+
+    return sensors_from_rows([_dict(a) for a in doc["attrs"]], shapely.from_wkb([_wkb_in(g) for g in doc["wkb"]]))
+
+
+def _extents_doc(ext: Extents) -> dict:
+    from .store.sql import extent_rows
+
+    return {"layers": {layer: _wkb_out(g) for layer, _, g in extent_rows(ext)}, "source": dict(ext.source)}
+
+
+def _extents_from(doc: dict) -> Extents:
+    from .store.sql import extents_from_rows
+
+    source = {str(k): str(v) for k, v in _dict(doc["source"]).items()}
+    layers = extents_from_rows([(str(k), "", _wkb_in(g)) for k, g in _dict(doc["layers"]).items()]).layers
+    return Extents(layers, source)
+
+
+def _problem_doc(p: Problem) -> dict:
+    from dataclasses import asdict
+
+    return asdict(p)
+
+
+def _problem_from(doc: dict) -> Problem:
+    from dataclasses import fields
+
+    return Problem(**{f.name: _dict(doc)[f.name] for f in fields(Problem) if f.name in doc})
+
+
+def _plan_doc(plan: Plan) -> dict:
+    from .store.sql import phase_rows, registry_rows
+
+    return {"notional": bool(plan.notional), "sectors": _sectors_doc(plan.sectors),
+            "contingents": _table_doc(plan.contingents, registry_rows), "extents": _extents_doc(plan.extents),
+            "phases": _table_doc(plan.phases, phase_rows), "sensors": _sensors_doc(plan.sensors)}
+
+
+def _plan_from(doc: dict) -> Plan:
+    return Plan(_sectors_from(doc["sectors"]), _table_from(doc["contingents"]), _extents_from(doc["extents"]),
+                notional=bool(doc["notional"]), phases=_table_from(doc["phases"], ""),
+                sensors=_sensors_from(doc["sensors"]))
+
+
+def _inputs_doc(inp: Inputs) -> dict:
+    from .store.sql import phase_rows, registry_rows
+
+    def opt(v, enc):
+        return None if v is None else enc(v)
+
+    return {"sectors": opt(inp.sectors, _sectors_doc),
+            "contingents": opt(inp.contingents, lambda f: _table_doc(f, registry_rows)),
+            "extents": opt(inp.extents, _extents_doc), "phases": opt(inp.phases, lambda f: _table_doc(f, phase_rows)),
+            "sensors": opt(inp.sensors, _sensors_doc), "scope": inp.scope, "notional": bool(inp.notional),
+            "source_name": inp.source_name, "source_format": inp.source_format,
+            "warnings": [_problem_doc(w) for w in inp.warnings]}
+
+
+def _inputs_from(doc: dict) -> Inputs:
+    def opt(key, dec):
+        return None if doc[key] is None else dec(doc[key])
+
+    scope = str(doc["scope"])
+    if scope not in SCOPES:
+        raise ValueError(f"scope {scope!r}")
+    return Inputs(sectors=opt("sectors", _sectors_from), contingents=opt("contingents", _table_from),
+                  extents=opt("extents", _extents_from), phases=opt("phases", lambda d: _table_from(d, "")),
+                  sensors=opt("sensors", _sensors_from), scope=scope, notional=bool(doc["notional"]),
+                  source_name=str(doc["source_name"]), source_format=str(doc["source_format"]),
+                  warnings=[_problem_from(w) for w in doc["warnings"]])
 
 
 def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sensors=None,
@@ -461,21 +650,20 @@ def _some(ids: list[str], n: int = 8) -> str:
 
 def _registry_notes(old, new) -> list[str]:
     """New nations, dropped nations, changed colours and colours too close to tell apart on the map."""
-    from .colours import clashes
+    from .colours import clash_notes
 
     notes = []
     a, b = set(old["code"]), set(new["code"])
     if b - a:
-        notes.append("new nations: " + ", ".join(sorted(b - a)))
+        notes.append("new nations: " + _some(sorted(b - a), 40))
     if a - b:
-        notes.append("dropped nations: " + ", ".join(sorted(a - b)))
+        notes.append("dropped nations: " + _some(sorted(a - b), 40))
     oc = dict(zip(old["code"], old["colour"]))
     changed = [c for c, col in zip(new["code"], new["colour"]) if c in oc and oc[c] != col]
     if changed:
-        notes.append("colour changed: " + ", ".join(changed))
-    for x, y, d in clashes(dict(zip(new["code"], new["colour"]))):
-        if x in b - a or y in b - a or x in changed or y in changed:
-            notes.append(f"colour clash: {x} and {y} are hard to tell apart (ΔE {d:.0f})")
+        notes.append("colour changed: " + _some(changed, 40))
+    # near-linear, and summarised: a registry of thousands of nations gets a dozen lines, not one per pair
+    notes += clash_notes(dict(zip(new["code"], new["colour"])), (b - a) | set(changed))
     return notes
 
 
@@ -518,24 +706,59 @@ def diff(store, a: int, b: int) -> dict:
 
 
 # -- pending proposals (upload previews), kept in the store so every app worker sees them ---------------
+class NotYourPreview(PermissionError):
+    """A pending preview kept for another user: only the user who previewed it may commit or discard it."""
+
+
+def _token_ok(token) -> bool:
+    """A token as :func:`keep_pending` makes them (whatever else a client sends is no token)."""
+    return isinstance(token, str) and 0 < len(token) <= 64 and token.isascii() and all(
+        c.isalnum() or c in "-_" for c in token)
+
+
 def keep_pending(store, proposal: Proposal, *, owner: str = "") -> str:
+    """Keep an accepted proposal for ``owner`` (the signed-in user); returns its token."""
     token = secrets.token_urlsafe(16)
     store.put_pending(token, proposal.to_bytes(), owner=owner)
     return token
 
 
-def pending(store, token: str | None) -> Proposal | None:
-    if not token or not all(c.isalnum() or c in "-_" for c in token):
+def pending(store, token: str | None, *, owner: str | None = None) -> Proposal | None:
+    """The pending proposal under ``token``, or None when it is unknown, expired, or its bytes do not decode as a
+    proposal of this version (an older server's, or altered in the store: dropped, never run — upload again).
+
+    With ``owner``, a preview kept for someone else raises :class:`NotYourPreview` (its bytes are not even read).
+    """
+    import logging
+
+    if not _token_ok(token):
         return None
-    data = store.get_pending(token)
-    return None if data is None else Proposal.from_bytes(data)
-
-
-def drop_pending(store, token: str | None) -> None:
-    if token:
+    entry = store.pending_entry(token)
+    if entry is None:
+        return None
+    kept_for, data = entry
+    if owner is not None and kept_for != owner:
+        raise NotYourPreview("this preview belongs to another user")
+    try:
+        return Proposal.from_bytes(data)
+    except ProposalUnreadable as exc:
+        logging.getLogger("ua_coverage.workflow").warning("pending preview %s… dropped: %s", token[:6], exc)
         store.drop_pending(token)
+        return None
+
+
+def pending_owner(store, token: str | None) -> str | None:
+    """Who a pending preview is kept for (None when there is none under ``token``)."""
+    entry = store.pending_entry(token) if _token_ok(token) else None
+    return None if entry is None else entry[0]
+
+
+def drop_pending(store, token: str | None, *, owner: str | None = None) -> bool:
+    """Forget a pending proposal; with ``owner``, only one kept for them. True if one was dropped."""
+    return store.drop_pending(token, owner=owner) if _token_ok(token) else False
 
 
 __all__ = ["SCOPES", "DEFAULT_SCOPE", "Inputs", "Proposal", "open_store", "seed_sample", "sample_plan",
            "analyze_sample", "analyze_plan", "summary_of", "read_inputs", "read_registry", "plan_from_files", "propose", "refresh", "commit",
-           "commit_plan", "rollback", "diff", "keep_pending", "pending", "drop_pending", "LAYERS"]
+           "commit_plan", "rollback", "diff", "keep_pending", "pending", "pending_owner", "drop_pending", "NotYourPreview",
+           "ProposalUnreadable", "LAYERS"]

@@ -49,7 +49,7 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
     limits = Limits.from_env()
     # the server refuses bodies larger than an upload (base64 inflates by 4/3) plus room for the form
     app.server.config["MAX_CONTENT_LENGTH"] = int(limits.max_file_mb * MB * 4 / 3 + MB)
-    auth.install(app.server, store.data_dir, host=host)
+    auth.install(app.server, store.data_dir, host=host, store=store)
 
     def shell():
         user = auth.current_user()

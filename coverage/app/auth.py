@@ -23,9 +23,17 @@ Host check: the app answers only to the host names it was told (``127.0.0.1``, `
 address ``serve --host`` binds, and ``UA_COVERAGE_ALLOWED_HOSTS``), so a page on another site cannot reach it
 by DNS rebinding; the workstation role grant needs both a loopback peer and an allowed Host.
 
-Sign-in: failures are rate limited per user name and per address ("try again in N s"); an unknown user takes
+Sign-in: attempts are rate limited per user name and per address ("try again in N s"); an unknown user takes
 as long to refuse as a wrong password; signing out revokes that session on the server, and a password change
 revokes every session of that user (a per-user generation number in the users file).
+
+Attempts and revocations live in the plan store (SQLite or PostGIS, :meth:`~ua_coverage.store.Store.count_attempt`),
+so every worker process of a deployment counts and sees the same ones: a per-process count let N workers take N
+times the attempts. An attempt is recorded *before* its password is checked, in the same atomic step as the check
+of the limit, so parallel tries cannot all pass the check before any is counted; a success clears the user's count.
+
+Messages raised while serving a request are worded for the browser (:data:`ua_coverage.errors.AUDIENCE` is "web"):
+where the store lives and what its driver said go to the server log, not to whoever is signed in.
 """
 from __future__ import annotations
 
@@ -44,8 +52,11 @@ ROLES = ("viewer", "editor", "exporter")
 LOCAL = {"127.0.0.1", "::1"}
 DEFAULT_HOSTS = ("127.0.0.1", "localhost", "::1")
 _ITER = 200_000
-#: sign-in failures allowed per user name, and per address, in WINDOW_S before further tries wait
+#: sign-in attempts allowed per user name, and per address, in WINDOW_S before further tries wait (a success
+#: clears the user's count)
 MAX_FAILURES_PER_USER, MAX_FAILURES_PER_ADDRESS, WINDOW_S = 5, 20, 300
+#: how long a revoked session id is remembered: no session cookie outlives it (Flask's default lifetime is 31 days)
+REVOKED_KEEP_S = 31 * 86400
 #: a hash checked for unknown user names, so they take as long to refuse as a wrong password
 _DUMMY_HASH = None
 
@@ -82,28 +93,74 @@ def check_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(hash_password(password, salt=salt, iterations=int(iterations)), stored)
 
 
-class _Throttle:
-    """Sign-in failures in a sliding window, per key (a user name or an address); in memory, per process."""
+class _SignInState:
+    """Sign-in attempts and revoked sessions of one server, kept in the plan store it serves (opened on first use,
+    the same store: ``UA_COVERAGE_DATABASE_URL``, else ``plan.sqlite`` in the data folder), shared by its workers."""
 
-    def __init__(self):
+    def __init__(self, data_dir: Path, store=None):
+        self._data_dir = Path(data_dir)
+        self._store = store
+        self._ready = False
         self._lock = threading.Lock()
-        self._fails: dict[str, list[float]] = {}
 
-    def wait(self, key: str, limit: int) -> int:
-        """Seconds until ``key`` may try again (0 = now)."""
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._fails.get(key, []) if now - t < WINDOW_S]
-            self._fails[key] = recent
-            return 0 if len(recent) < limit else int(WINDOW_S - (now - recent[0])) + 1
+    @property
+    def store(self):
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    if self._store is None:
+                        from ..store import open_store
 
-    def fail(self, key: str) -> None:
-        with self._lock:
-            self._fails.setdefault(key, []).append(time.monotonic())
+                        self._store = open_store(self._data_dir)
+                    _import_revoked_file(self._data_dir / "revoked_sessions", self._store)
+                    self._ready = True
+        return self._store
 
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._fails.pop(key, None)
+    def attempt(self, name: str, addr: str) -> tuple[int, list[int]]:
+        """Seconds to wait (nothing recorded), or ``(0, ids)``: this attempt is counted against both limits."""
+        return self.store.count_attempt({f"user:{name}": MAX_FAILURES_PER_USER,
+                                         f"addr:{addr}": MAX_FAILURES_PER_ADDRESS}, WINDOW_S)
+
+    def succeeded(self, name: str, ids: list[int]) -> None:
+        """A right password: the user's count starts again, and this attempt does not count against the address."""
+        self.store.forget_attempts(key=f"user:{name}", ids=ids)
+
+    def revoke(self, sid: str) -> None:
+        self.store.revoke_session(sid, keep_s=REVOKED_KEEP_S)
+
+    def revoked(self, sid: str) -> bool:
+        """Asked once per request however often the user is looked up (every callback does)."""
+        from flask import g
+
+        seen = g.setdefault("_ua_revoked", {})
+        if sid not in seen:
+            seen[sid] = self.store.is_revoked(sid)
+        return seen[sid]
+
+
+def _import_revoked_file(path: Path, store) -> None:
+    """Carry the revocations an older version kept in ``DATA_DIR/revoked_sessions`` ("time sid" lines) into the
+    store, then remove the file: sessions signed out before an upgrade stay signed out."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    now = time.time()
+    for line in lines:
+        parts = line.split()
+        try:
+            left = REVOKED_KEEP_S - (now - float(parts[0])) if len(parts) == 2 else -1
+        except ValueError:
+            continue
+        if left > 0:
+            store.revoke_session(parts[1], keep_s=left)
+    path.unlink(missing_ok=True)
+
+
+def _sign_in_state() -> _SignInState | None:
+    from flask import current_app, has_app_context
+
+    return current_app.extensions.get("ua_coverage_sign_in") if has_app_context() else None
 
 
 def allowed_hosts() -> set[str]:
@@ -191,52 +248,36 @@ def current_user() -> User:
     return User("anonymous", frozenset({"viewer"}), "anonymous")
 
 
-_REVOKED: dict[str, Path] = {}
-
-
-def _revoked_file() -> Path | None:
-    return _REVOKED.get("path")
-
-
-def _revoked() -> set[str]:
-    path = _revoked_file()
-    if not path or not path.exists():
-        return set()
-    return _parse_revoked(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=2)
-def _parse_revoked(path: str, mtime: int) -> set[str]:
-    return {line.split()[1] for line in Path(path).read_text(encoding="utf-8").splitlines() if len(line.split()) == 2}
-
-
 def _revoke(sid: str) -> None:
-    """Revoke one session id for good (kept 31 days: no session cookie outlives that)."""
-    path = _revoked_file()
-    if not path or not sid:
-        return
-    now = time.time()
-    keep = []
-    if path.exists():
-        keep = [line for line in path.read_text(encoding="utf-8").splitlines()
-                if len(line.split()) == 2 and now - float(line.split()[0]) < 31 * 86400]
-    _write_private(path, "\n".join(keep + [f"{now:.0f} {sid}"]) + "\n")
+    """Revoke one session id for good, for every worker (one row in the store: concurrent sign-outs all stay)."""
+    state = _sign_in_state()
+    if state is not None and sid:
+        state.revoke(sid)
 
 
 def _session_valid(name: str, entry: dict) -> bool:
     from flask import session
 
-    return (session.get("gen", 0) == int(entry.get("generation", 0))
-            and session.get("sid", "") not in _revoked())
+    if session.get("gen", 0) != int(entry.get("generation", 0)):
+        return False
+    sid = session.get("sid", "")
+    state = _sign_in_state()
+    return not (sid and state is not None and state.revoked(sid))
 
 
 def login_required() -> bool:
     return bool(load_users()) and not os.environ.get("UA_COVERAGE_TRUST_HEADER")
 
 
-def install(server, data_dir: Path, *, host: str | None = None) -> None:
-    """Session secret, host and CSRF checks, login/logout routes on the Flask server (``host``: the bound address)."""
-    from flask import abort, make_response, redirect, request, session
+def install(server, data_dir: Path, *, host: str | None = None, store=None) -> None:
+    """Session secret, host and CSRF checks, login/logout routes on the Flask server (``host``: the bound address).
+
+    Sign-in attempts and revoked sessions are kept in ``store`` (default: the plan store of ``data_dir`` and
+    ``UA_COVERAGE_DATABASE_URL``, opened when first needed).
+    """
+    from flask import abort, g, make_response, redirect, request, session
+
+    from ..errors import AUDIENCE, StoreError
 
     from flask.sessions import SecureCookieSessionInterface
 
@@ -247,7 +288,7 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
     server.config.update(SESSION_COOKIE_SAMESITE="Strict", SESSION_COOKIE_HTTPONLY=True)
     if host and host not in ("0.0.0.0", "::", ""):  # a wildcard bind names no host: use UA_COVERAGE_ALLOWED_HOSTS
         server.config["UA_COVERAGE_BOUND_HOSTS"] = (host.lower().strip("[]"),)
-    _REVOKED["path"] = Path(data_dir) / "revoked_sessions"
+    server.extensions["ua_coverage_sign_in"] = state = _SignInState(Path(data_dir), store)
     secure_always = os.environ.get("UA_COVERAGE_SECURE_COOKIES", "") in ("1", "true", "yes")
 
     class _Sessions(SecureCookieSessionInterface):
@@ -255,10 +296,10 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
             return secure_always or request.is_secure
 
     server.session_interface = _Sessions()
-    throttle = _Throttle()  # per server: in memory, per process (each gunicorn worker counts its own)
 
     @server.before_request
     def _guard():
+        g._ua_audience = AUDIENCE.set("web")  # messages raised from here on are read in a browser
         if _host_of(request.host) not in allowed_hosts():
             abort(400, description="this server does not answer to that host name; set UA_COVERAGE_ALLOWED_HOSTS "
                                    "to the names it is reached by")
@@ -275,6 +316,15 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
             abort(401, description="sign in first" if login_required() else
                   "no user: this deployment expects its reverse proxy to authenticate you")
         return None
+
+    @server.teardown_request
+    def _audience_back(_exc):
+        token = g.pop("_ua_audience", None)
+        if token is not None:
+            try:
+                AUDIENCE.reset(token)
+            except ValueError:  # set in another context: this one never saw it
+                pass
 
     @server.after_request
     def _csrf_cookie(resp):
@@ -302,14 +352,20 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
         if request.method == "POST":
             name = request.form.get("user", "")[:200]
             addr = request.remote_addr or "?"
-            wait = max(throttle.wait(f"user:{name}", MAX_FAILURES_PER_USER),
-                       throttle.wait(f"addr:{addr}", MAX_FAILURES_PER_ADDRESS))
             users = load_users()
-            if wait:
+            try:  # counted first, checked after: parallel tries cannot all slip under the limit
+                wait, attempt = state.attempt(name, addr)
+            except StoreError as exc:  # fail closed: no try goes uncounted
+                wait, attempt, status = -1, [], 503
+                error = f"<p class='error'>Signing in is not possible now: {escape(exc.message)} Try again later.</p>"
+            if wait > 0:
                 error = f"<p class='error'>Too many failed sign-ins; try again in {wait} s.</p>"
                 status = 429
-            elif check_password(request.form.get("password", ""), users.get(name, {}).get("hash")):
-                throttle.clear(f"user:{name}")
+            elif wait == 0 and check_password(request.form.get("password", ""), users.get(name, {}).get("hash")):
+                try:
+                    state.succeeded(name, attempt)
+                except StoreError as exc:  # the count stays: at worst a later wrong password waits sooner
+                    server.logger.warning("sign-in of %s: its attempts could not be cleared: %s", name, exc.message)
                 csrf = session.get("csrf")
                 session.clear()
                 session["user"] = name
@@ -317,9 +373,7 @@ def install(server, data_dir: Path, *, host: str | None = None) -> None:
                 session["gen"] = int(users[name].get("generation", 0))
                 session["csrf"] = csrf or secrets.token_urlsafe(32)
                 return redirect("/")
-            else:
-                throttle.fail(f"user:{name}")
-                throttle.fail(f"addr:{addr}")
+            elif wait == 0:  # the attempt stays counted
                 error = "<p class='error'>Wrong user name or password.</p>"
         if "csrf" not in session:
             session["csrf"] = secrets.token_urlsafe(32)

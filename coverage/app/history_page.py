@@ -5,8 +5,9 @@ import dash
 from dash import Input, Output, State, dash_table, dcc, html
 
 from .. import workflow
+from ..errors import StoreError
 from .auth import current_user
-from .components import changes_list, effect_table, guarded
+from .components import changes_list, effect_table, guarded, log
 from .state import AppState
 
 #: how often an open History page looks for revisions committed elsewhere (ms)
@@ -67,7 +68,11 @@ def register(app: dash.Dash, state: AppState) -> None:
                   State("history-table", "data"), State("compare-b", "value"), prevent_initial_call=True)
     def refresh(_n, _status, shown, b):
         """Show revisions committed since the page was drawn (here or by anyone else), without a reload."""
-        rows, opts, cur = _rows(state)
+        try:
+            rows, opts, cur = _rows(state)
+        except StoreError as exc:  # an outage: keep what is shown and look again at the next tick
+            log.warning("history refresh: %s", exc.message)
+            return (dash.no_update,) * 5
         if shown and rows and shown[0] == rows[0] and len(shown) == len(rows):
             return (dash.no_update,) * 5
         shown_cur = next((r["revision"] for r in (shown or []) if r.get("current")), None)

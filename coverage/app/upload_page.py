@@ -15,7 +15,7 @@ import dash
 from dash import Input, Output, State, dash_table, dcc, html
 
 from .. import workflow
-from ..errors import ConflictError, CoverageError
+from ..errors import ConflictError, CoverageError, Problem
 from ..settings import MB, Limits
 from .auth import current_user
 from .components import changes_list, effect_table, guarded, problems_table
@@ -81,7 +81,7 @@ def layout(state: AppState, limits: Limits):
                    "colours), then check again:"),
             dash_table.DataTable(id="registry-additions", editable=True, data=[], columns=[
                 {"name": c, "id": c} for c in ("code", "name", "colour", "notes")],
-                style_cell={"textAlign": "left", "fontSize": "12.5px"}),
+                style_cell={"textAlign": "left", "fontSize": "12.5px"}, page_action="native", page_size=50),
             html.Button("Add to the registry and check again", id="registry-add-button", n_clicks=0,
                         className="commit-button"),
         ]),
@@ -113,13 +113,76 @@ def _decode(contents):
 
 
 def _registry_csv(base, additions: list[dict]) -> bytes:
-    """The base registry with the editor's additions, as the CSV a registry upload would be."""
+    """The base registry with the editor's (checked: :func:`_checked_additions`) additions, as the CSV a registry
+    upload would be."""
     import pandas as pd
 
-    rows = [{"code": str(r.get("code") or "").strip().upper(), "name": str(r.get("name") or "").strip(),
-             "colour": str(r.get("colour") or "").strip(), "notes": str(r.get("notes") or "").strip()}
-            for r in additions]
-    return pd.concat([base, pd.DataFrame(rows)], ignore_index=True).to_csv(index=False).encode("utf-8")
+    return pd.concat([base, pd.DataFrame(additions)], ignore_index=True).to_csv(index=False).encode("utf-8")
+
+
+def _text_problem(value: str, what: str, i: int, field: str, limit: int) -> Problem | None:
+    """Why a name or note typed into the nation table cannot go into the registry (None when it can)."""
+    import unicodedata
+
+    if len(value) > limit:
+        return Problem("text-too-long", f"the {what} has {len(value):,} characters; the limit is {limit}",
+                       feature=i, field=field)
+    # the sector ids' rule: control, format (bidi overrides, zero widths) and unassigned characters, line and
+    # paragraph separators, and any space but the plain one
+    bad = sorted({f"U+{ord(c):04X}" for c in value if unicodedata.category(c)[0] == "C"
+                  or unicodedata.category(c) in ("Zl", "Zp") or (unicodedata.category(c) == "Zs" and c != " ")})
+    if bad:
+        return Problem("text-control", f"the {what} holds control or invisible characters "
+                       f"({', '.join(bad[:6])}); type it again with visible characters only", feature=i, field=field)
+    return None
+
+
+def _checked_additions(rows, unknown: list[str], limits: Limits) -> tuple[list[dict], list[Problem]]:
+    """The nation table's rows as registry rows, checked on the server whatever the browser sent: only the codes this
+    very upload is missing (each once), a name, a ``#rrggbb`` colour that is not APP-6's hostile red (the registry's
+    own check), names and notes of bounded length without control characters. Row numbers are the table's."""
+    from ..colours import is_hostile_red
+    from ..schema import COLOUR
+
+    wanted = set(unknown)
+    if not isinstance(rows, list):
+        rows = []
+    problems: list[Problem] = []
+    if len(rows) > len(wanted):
+        problems.append(Problem("contingents-invalid", f"the table has {len(rows):,} rows, but this upload misses only "
+                                f"{len(wanted):,} nation(s)"))
+        rows = rows[:len(wanted)]
+    out, seen = [], set()
+    for i, row in enumerate(rows):
+        cells = {k: (row.get(k) if isinstance(row, dict) else None) for k in ("code", "name", "colour", "notes")}
+        if any(v is not None and not isinstance(v, (str, int, float)) for v in cells.values()):
+            problems.append(Problem("contingents-invalid", "the row holds something other than text", feature=i))
+            continue
+        code, name, colour, notes = ("" if v is None else str(v).strip() for v in cells.values())
+        code = code.upper()
+        if code not in wanted:
+            problems.append(Problem("contingents-code", f"{code[:12]!r} is not one of the nations this upload is "
+                                    "missing; only those can be added here", feature=i, field="code"))
+        elif code in seen:
+            problems.append(Problem("contingents-duplicate", f"code {code} is listed twice", feature=i, field="code"))
+        seen.add(code)
+        if not name:
+            problems.append(Problem("contingents-invalid", f"{code} has no name", feature=i, field="name"))
+        for value, what, field in ((name, "name", "name"), (notes, "note", "notes")):
+            if (p := _text_problem(value, what, i, field, limits.max_text_chars)) is not None:
+                problems.append(p)
+        if not COLOUR.match(colour):
+            problems.append(Problem("contingents-colour", f"colour {colour[:12]!r} is not #rrggbb", feature=i,
+                                    field="colour"))
+        elif is_hostile_red(colour):
+            problems.append(Problem("contingents-colour", f"colour {colour} is too close to APP-6's hostile red; choose "
+                                    "a colour that is not red", feature=i, field="colour"))
+        out.append({"code": code, "name": name, "colour": colour.lower(), "notes": notes})
+    return out, problems
+
+
+def _codes_text(codes: list[str], shown: int = 20) -> str:
+    return ", ".join(codes[:shown]) + (f" and {len(codes) - shown:,} more" if len(codes) > shown else "")
 
 
 def _rejected(names: str, prop, cur_id: int, user) -> list:
@@ -129,7 +192,7 @@ def _rejected(names: str, prop, cur_id: int, user) -> list:
            problems_table(prop.problems)]
     if prop.unknown_codes:
         out.insert(1, html.P(
-            f"{', '.join(prop.unknown_codes)} {'is' if len(prop.unknown_codes) == 1 else 'are'} not in the registry. "
+            f"{_codes_text(prop.unknown_codes)} {'is' if len(prop.unknown_codes) == 1 else 'are'} not in the registry. "
             + ("Add them below, or upload a contingents registry that lists them, in the same revision."
                if user.can("editor") else "An editor can add them to the registry in the same revision."),
             className="hint"))
@@ -164,7 +227,9 @@ def _preview(state: AppState, prop):
                                    id="no-change")]
     head += [html.Br(), html.Span("The new revision will be marked NOTIONAL." if prop.plan.notional else
                                   "The new revision will not be marked notional.", className="hint")]
-    head += [x for n in prop.registry_notes for x in (html.Br(), html.Span(f"registry: {n}", className="warn"))]
+    notes = prop.registry_notes[:20] + ([f"… and {len(prop.registry_notes) - 20:,} more notes"]
+                                        if len(prop.registry_notes) > 20 else [])
+    head += [x for n in notes for x in (html.Br(), html.Span(f"registry: {n}", className="warn"))]
     head += [x for w in prop.warnings[:5] for x in (html.Br(), html.Span(f"warning: {w.text('web')}", className="warn"))]
     return (html.P(head), _scope_table(prop), change_figure(base_plan, prop.plan, prop.diff),
             html.Div([html.H4("Coverage effect (before → after)"), effect_table(prop.diff.get("coverage", {})),
@@ -191,8 +256,8 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
     @guarded(0, 12, "Could not check the upload: ")
     def on_input(contents, reg_contents, ext_contents, scope, options, add_clicks, ph_contents, sen_contents,
                  filename, old, reg_name, ext_name, additions, ph_name, sen_name):
-        workflow.drop_pending(store, (old or {}).get("token"))
         user = current_user()
+        workflow.drop_pending(store, _token(old), owner=user.name)  # the preview shown before, if it was this user's
         cur = store.current()
         hide = (True, dash.no_update, dash.no_update, dash.no_update, "", html.Div(), True, True, [])
         sectors, registry, extents = _decode(contents), _decode(reg_contents), _decode(ext_contents)
@@ -218,13 +283,26 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
 
     def _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files, additions):
         triggered = dash.callback_context.triggered_id
-        if triggered == "registry-add-button" and additions:
-            base_reg = workflow.read_registry(registry) if registry is not None else state.plan(cur.id).contingents
-            registry = _registry_csv(base_reg, additions)
         opts = set(options or [])
-        prop = workflow.propose(store, sectors=sectors, contingents=registry, extents=extents, phases=phases,
-                                sensors=sensors, scope=scope or workflow.DEFAULT_SCOPE, notional="notional" in opts,
-                                repair="repair" in opts, limits=limits, sectors_name=str(filename or "the file"))
+
+        def propose(contingents):
+            return workflow.propose(store, sectors=sectors, contingents=contingents, extents=extents, phases=phases,
+                                    sensors=sensors, scope=scope or workflow.DEFAULT_SCOPE,
+                                    notional="notional" in opts, repair="repair" in opts, limits=limits,
+                                    sectors_name=str(filename or "the file"))
+
+        prop = propose(registry)
+        if triggered == "registry-add-button" and additions and prop.unknown_codes:
+            # the table's rows may add exactly the nations these files miss: checked here, not in the browser
+            rows, bad = _checked_additions(additions, prop.unknown_codes, limits)
+            if bad:
+                return ([html.Div([html.B("The nations to add were not accepted"), f" — {len(bad)} problem(s). Nothing "
+                                   f"was changed; revision {cur.id} is still current. Correct the table and add them "
+                                   "again."], className="reject"), problems_table(bad)],
+                        None, True, dash.no_update, dash.no_update, dash.no_update, "", html.Div(), True, False,
+                        dash.no_update, files)
+            base_reg = workflow.read_registry(registry) if registry is not None else state.plan(cur.id).contingents
+            prop = propose(_registry_csv(base_reg, rows))
         if not prop.accepted:
             fix_rows, show_fix = [], True
             if prop.unknown_codes and user.can("editor"):
@@ -256,9 +334,14 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
         if not user.can("editor"):
             return html.Span(f"{user.name} may not commit: the editor role is needed. Nothing was changed.",
                              className="error"), *keep
-        prop = workflow.pending(store, (pend or {}).get("token"))
+        try:
+            prop = workflow.pending(store, _token(pend), owner=user.name)
+        except workflow.NotYourPreview:
+            return html.Span("This preview belongs to another user: only they may commit it. Nothing was committed; "
+                             "upload the files yourself to preview and commit them.", className="error"), *keep
         if prop is None:
-            return html.Span("There is no accepted upload to commit (it may have expired); upload the file again.",
+            return html.Span("There is no accepted upload to commit: the preview has expired (previews are kept for an "
+                             "hour) or can no longer be read. Nothing was committed; upload the files again.",
                              className="error"), *keep
         if not (message or "").strip():
             return html.Span("Write a message saying what this revision changes.", className="error"), *keep
@@ -271,7 +354,7 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
             info = workflow.commit(store, prop, message=message.strip(), author=user.name)
         except ConflictError as exc:
             fresh = workflow.refresh(store, prop)
-            workflow.drop_pending(store, pend["token"])
+            workflow.drop_pending(store, _token(pend), owner=user.name)
             if not fresh.accepted:
                 return (html.Div([html.B("CONFLICT: "), exc.message, " Against the new current revision your files "
                                   "no longer pass: " + "; ".join(p.text("web") for p in fresh.problems[:5])],
@@ -282,7 +365,7 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
                               f"compares your files with revision {fresh.base}. Review it and commit again."],
                              className="reject"),
                     {"token": token, "base": fresh.base, "changed": fresh.changed}, summary, fig, effect)
-        workflow.drop_pending(store, pend["token"])
+        workflow.drop_pending(store, _token(pend), owner=user.name)
         return (html.Div([html.B(f"Committed revision {info.id}"), f" by {info.author} at {info.time}: {info.message}. ",
                           dcc.Link("View it on the map", href=f"/?revision={info.id}")], className="ok"),
                 None, *keep[:3])
@@ -290,6 +373,18 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
     @app.callback(Output("preview", "hidden", allow_duplicate=True), Output("pending", "data", allow_duplicate=True),
                   Output("commit-status", "children", allow_duplicate=True),
                   Input("discard-button", "n_clicks"), State("pending", "data"), prevent_initial_call=True)
+    @guarded(2, 3, "Discard failed: ")
     def on_discard(n, pend):
-        workflow.drop_pending(store, (pend or {}).get("token"))
+        user = current_user()
+        token = _token(pend)
+        if not workflow.drop_pending(store, token, owner=user.name) and workflow.pending_owner(store, token) is not None:
+            return (dash.no_update, dash.no_update,
+                    html.Span("This preview belongs to another user: only they may discard it. Nothing was changed.",
+                              className="error"))
         return True, None, "Discarded; nothing was changed."
+
+
+def _token(pend) -> str | None:
+    """The pending token a page sent back (a client may send anything: only a string is a token)."""
+    token = pend.get("token") if isinstance(pend, dict) else None
+    return token if isinstance(token, str) else None

@@ -16,6 +16,7 @@ import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 from ..errors import StoreError
 from ..plan import Plan
@@ -93,15 +94,40 @@ class Store(ABC):
 
     @abstractmethod
     def put_pending(self, token: str, data: bytes, *, owner: str = "") -> None:
-        """Keep an opaque pending proposal under ``token`` (expired ones are dropped on the way)."""
+        """Keep an opaque pending proposal under ``token`` for ``owner`` (expired ones are dropped on the way)."""
 
     @abstractmethod
+    def pending_entry(self, token: str) -> tuple[str, bytes] | None:
+        """``(owner, data)`` of the pending proposal under ``token``, or ``None`` if it is unknown or expired."""
+
     def get_pending(self, token: str) -> bytes | None:
         """The pending proposal under ``token``, or ``None`` if it is unknown or expired."""
+        entry = self.pending_entry(token)
+        return None if entry is None else entry[1]
 
     @abstractmethod
-    def drop_pending(self, token: str) -> None:
-        """Forget a pending proposal (committed or discarded)."""
+    def drop_pending(self, token: str, *, owner: str | None = None) -> bool:
+        """Forget a pending proposal (committed or discarded); with ``owner``, only if it is theirs. True if one
+        was dropped."""
+
+    # -- sign-in state, shared by every app worker (they may share no disk, only this store) -------------------
+    @abstractmethod
+    def count_attempt(self, limits: dict[str, int], window_s: float) -> tuple[int, list[int]]:
+        """One sign-in attempt for every key of ``limits`` (a user name, an address), checked and recorded in one
+        atomic step: when a key already has its limit of attempts within the last ``window_s`` seconds, nothing is
+        recorded and the seconds to wait are returned; otherwise ``(0, ids)`` with the ids of the recorded attempts."""
+
+    @abstractmethod
+    def forget_attempts(self, *, key: str | None = None, ids: Sequence[int] = ()) -> None:
+        """Drop every attempt of ``key`` (a successful sign-in) and the attempts ``ids``."""
+
+    @abstractmethod
+    def revoke_session(self, sid: str, *, keep_s: float) -> None:
+        """Revoke a session id for ``keep_s`` seconds (longer than any cookie it could be in lives)."""
+
+    @abstractmethod
+    def is_revoked(self, sid: str) -> bool:
+        """True when the session id was revoked."""
 
 
 def default_data_dir() -> Path:
@@ -125,7 +151,8 @@ def open_store(data_dir: str | os.PathLike | None = None, *, url: str | None = N
 
     ``url`` (else ``$UA_COVERAGE_DATABASE_URL``) selects PostGIS (``postgresql://...``); otherwise the
     embedded SQLite store in the resolved data directory. The data directory is used either way for
-    local files (the dashboard's session key).
+    local files (the dashboard's session key); the dashboard's sign-in state (attempts, revoked sessions)
+    lives in the store, so workers that share the store share it.
     """
     url = url or os.environ.get("UA_COVERAGE_DATABASE_URL")
     directory = resolve_data_dir(data_dir)

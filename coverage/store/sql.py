@@ -8,18 +8,23 @@ types and how geometry goes in and out (see :mod:`.sqlite` and :mod:`.postgis`).
 from __future__ import annotations
 
 import json
+import logging
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from typing import Sequence
 
 import geopandas as gpd
 import pandas as pd
 import shapely
 
 from ..domains import Extents
-from ..errors import ConflictError, RevisionNotFound, StoreError
+from ..errors import ConflictError, RevisionNotFound, StoreError, for_operator
 from ..plan import PHASE_FIELDS, Plan, content_hash, sector_attrs, sensor_attrs, sensors_from_rows
 from ..schema import layer_of, parse_contingents
 from . import RevisionInfo, Store
+
+log = logging.getLogger("ua_coverage.store")
 
 #: the longest texts a revision stores (every surface checks them here, whatever the client sends)
 MAX_MESSAGE_CHARS = 500
@@ -36,11 +41,66 @@ def _is_driver_error(exc: BaseException) -> bool:
     return mod.startswith(("sqlite3", "psycopg", "_sqlite3")) and isinstance(exc, Exception)
 
 
+# -- a plan as rows: how a revision is stored, and (through the workflow) how a pending preview is kept -----------
+def sector_rows(sectors) -> list[tuple[str, str, bytes]]:
+    """``(sector_id, attributes as JSON, 2-D WKB)`` per sector, in order."""
+    return [(str(row["sector_id"]), json.dumps(sector_attrs(row), ensure_ascii=False, default=str),
+             shapely.to_wkb(geom, output_dimension=2))
+            for (_, row), geom in zip(sectors.iterrows(), sectors.geometry)]
+
+
+def sectors_from_rows(attrs: list[dict], wkbs: Sequence[bytes]) -> gpd.GeoDataFrame:
+    """The canonical sector frame from stored attributes and WKB (``contingents`` and ``layer`` derived again)."""
+    frame = pd.DataFrame(attrs)
+    if len(frame):
+        frame["contingents"] = [parse_contingents(c) for c in frame["contingent"]]
+        frame["layer"] = [layer_of(d, k) for d, k in zip(frame["domain"], frame["kind"])]
+        for col in ("floor_ft", "ceiling_ft"):
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(shapely.from_wkb([bytes(g) for g in wkbs]), crs=4326))
+
+
+def registry_rows(contingents) -> list[str]:
+    """One JSON object per registry row (empty cells as null)."""
+    return [json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()}, ensure_ascii=False)
+            for r in contingents.to_dict("records")]
+
+
+def phase_rows(phases) -> list[str]:
+    """One JSON object per phase (every value as text, empty for none)."""
+    return [json.dumps({k: ("" if pd.isna(v) else str(v)) for k, v in r.items()}, ensure_ascii=False)
+            for r in phases.to_dict("records")]
+
+
+def phases_from_rows(rows: list[dict]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=None if rows else list(PHASE_FIELDS)).fillna("")
+
+
+def sensor_rows(sensors) -> list[tuple[str, str, bytes]]:
+    """``(sensor_id, attributes as JSON, 2-D WKB)`` per sensor, in order."""
+    return [(str(row["sensor_id"]), json.dumps(sensor_attrs(row), ensure_ascii=False),
+             shapely.to_wkb(geom, output_dimension=2))
+            for (_, row), geom in zip(sensors.iterrows(), sensors.geometry)]
+
+
+def extent_rows(extents: Extents) -> list[tuple[str, str, bytes]]:
+    """``(layer, source, 2-D WKB)`` per layer the extents define."""
+    return [(layer, extents.source.get(layer, ""), shapely.to_wkb(g, output_dimension=2))
+            for layer, g in extents.layers.items()]
+
+
+def extents_from_rows(rows: Sequence[tuple[str, str, bytes]]) -> Extents:
+    return Extents({layer: shapely.from_wkb(bytes(g)) for layer, _, g in rows}, {layer: s for layer, s, _ in rows})
+
+
 class SQLStore(Store):
     """Generic SQL implementation; subclasses provide the dialect."""
 
     #: versioned migrations: MIGRATIONS[i] brings the schema from version i to i + 1
     MIGRATIONS: list[list[str]] = []
+    #: the sign-in state's tables (attempts, revoked sessions), versioned on their own (``meta.auth_schema_version``):
+    #: they belong to the dashboard's workers, not to the plan, and a plan store's schema version stays the plan's
+    AUTH_MIGRATIONS: list[list[str]] = []
     GEOM_IN = "?"
     GEOM_OUT = "geom"
 
@@ -60,6 +120,40 @@ class SQLStore(Store):
         """Start a transaction that serialises writers (and take the writers' lock)."""
         raise NotImplementedError
 
+    def _begin_keyed(self, con, keys: Sequence[str]) -> None:
+        """Start a write transaction that serialises only with writers of the same ``keys`` (small bookkeeping:
+        sign-in attempts, pending previews). By default the writers' lock; a server database locks per key."""
+        self._begin_write(con)
+
+    def _kind(self, exc: BaseException) -> str:
+        """The rule of a driver's exception (the dialect knows its codes): ``store-unreachable``, ``store-damaged``,
+        ``store-read-only``, or plain ``store``."""
+        return "store"
+
+    def _fail(self, exc: BaseException, doing: str) -> StoreError:
+        """The store error for a driver's exception while ``doing`` ("open", "read", "write"), worded for its reader:
+        an operator gets where the store is and what the driver said, the dashboard only what it means (the server
+        log keeps the details either way)."""
+        rule = self._kind(exc)
+        said = " ".join(str(exc).split())[:300].rstrip(".")
+        operator = for_operator()
+        log.log(logging.DEBUG if operator else logging.ERROR, "plan store %s: %s failed: %s", self.describe(), doing,
+                said)
+        where = f" ({self.describe()}: {said})" if operator else ""
+        unchanged = " Nothing was changed." if doing == "write" else ""
+        if rule == "store-unreachable":
+            return StoreError(f"the plan database cannot be reached{where}.{unchanged}", rule="store-unreachable")
+        if rule == "store-damaged":
+            return StoreError(f"the plan store is damaged{where}: its file holds pages the database cannot read."
+                              f"{unchanged}", rule="store-damaged")
+        if rule == "store-read-only":
+            return StoreError(f"the plan store is read-only{where}: its folder or its file cannot be written, and the "
+                              f"store must write even to read (its write-ahead log).{unchanged}", rule="store-read-only")
+        verb = "opened" if doing == "open" else "read" if doing == "read" else "written"
+        if operator:
+            return StoreError(f"the plan store could not be {verb} ({self.describe()}): {said}.{unchanged}")
+        return StoreError(f"the plan store could not be {verb}.{unchanged} The server log has the details.")
+
     def _sql(self, sql: str) -> str:
         return sql
 
@@ -68,15 +162,23 @@ class SQLStore(Store):
 
     def _migrate(self) -> None:
         with self._read() as con:
-            if self._schema_version(con) >= len(self.MIGRATIONS):
+            if (self._schema_version(con) >= len(self.MIGRATIONS)
+                    and self._meta_version(con, "auth_schema_version") >= len(self.AUTH_MIGRATIONS)):
                 return
         with self._tx() as con:
-            version = self._schema_version(con)  # re-read under the lock: another process may have migrated
-            for v in range(version, len(self.MIGRATIONS)):
-                for stmt in self.MIGRATIONS[v]:
-                    con.execute(stmt)
-                con.execute(self._sql("INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
-                                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), (str(v + 1),))
+            # versions re-read under the lock: another process may have migrated
+            for key, steps, version in (("schema_version", self.MIGRATIONS, self._schema_version(con)),
+                                        ("auth_schema_version", self.AUTH_MIGRATIONS,
+                                         self._meta_version(con, "auth_schema_version"))):
+                for v in range(version, len(steps)):
+                    for stmt in steps[v]:
+                        con.execute(stmt)
+                    con.execute(self._sql("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                          "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), (key, str(v + 1)))
+
+    def _meta_version(self, con, key: str) -> int:
+        row = con.execute(self._sql("SELECT value FROM meta WHERE key = ?"), (key,)).fetchone()
+        return 0 if row is None else int(row[0])
 
     @staticmethod
     def _rollback(con) -> None:
@@ -86,10 +188,13 @@ class SQLStore(Store):
             pass
 
     @contextmanager
-    def _tx(self, write: bool = True):
+    def _tx(self, write: bool = True, *, keys: Sequence[str] | None = None):
+        """A transaction: with the writers' lock (``write``), or only with writers of the same ``keys``."""
         con = self._connect()
         try:
-            if write:
+            if keys is not None:
+                self._begin_keyed(con, keys)
+            elif write:
                 self._begin_write(con)
             else:
                 con.execute("BEGIN")
@@ -98,8 +203,7 @@ class SQLStore(Store):
         except BaseException as exc:
             self._rollback(con)
             if _is_driver_error(exc):  # disk full, locked, lost connection...: a message, the store intact
-                raise StoreError(f"the plan store could not be written ({self.describe()}): "
-                                 f"{str(exc).strip()[:300]}. Nothing was changed.") from exc
+                raise self._fail(exc, "write" if write or keys is not None else "read") from exc
             raise
         finally:
             con.close()
@@ -109,8 +213,15 @@ class SQLStore(Store):
         con = self._connect()
         try:
             yield con
+        except BaseException as exc:
+            if _is_driver_error(exc):  # a damaged page, a connection lost mid-read: a message, not a traceback
+                raise self._fail(exc, "read") from exc
+            raise
         finally:
-            con.close()
+            try:
+                con.close()
+            except Exception:  # noqa: BLE001 - a connection already lost
+                pass
 
     def _current_id(self, con=None) -> int | None:
         if con is None:
@@ -131,8 +242,9 @@ class SQLStore(Store):
     def current(self) -> RevisionInfo:
         with self._read() as con:
             cur = self._current_id(con)
-            if cur is None:
-                raise StoreError(f"the plan store {self.path} is empty")
+            if cur is None:  # (a PostGIS store has no path: its description names it)
+                where = f" ({self.describe()})" if for_operator() else ""
+                raise StoreError(f"the plan store{where} holds no revision yet")
             return self._revision(con, cur)
 
     def _revision(self, con, rev_id: int) -> RevisionInfo:
@@ -166,18 +278,18 @@ class SQLStore(Store):
             sen = con.execute(self._sql(f"SELECT attrs, {self.GEOM_OUT} FROM sensors WHERE revision = ? ORDER BY idx"),
                               (rev_id,)).fetchall()
             con.execute("COMMIT")
-        attrs = pd.DataFrame([json.loads(a) for a, _ in rows])
-        if len(attrs):
-            attrs["contingents"] = [parse_contingents(c) for c in attrs["contingent"]]
-            attrs["layer"] = [layer_of(d, k) for d, k in zip(attrs["domain"], attrs["kind"])]
-            for col in ("floor_ft", "ceiling_ft"):
-                attrs[col] = pd.to_numeric(attrs[col], errors="coerce").astype(float)
-        sectors = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(shapely.from_wkb([bytes(g) for _, g in rows]), crs=4326))
-        contingents = pd.DataFrame(reg)
-        extents = Extents({layer: shapely.from_wkb(bytes(g)) for layer, _, g in ext}, {layer: s for layer, s, _ in ext})
-        phase_frame = pd.DataFrame(phases, columns=None if phases else list(PHASE_FIELDS)).fillna("")
-        sensors = sensors_from_rows([json.loads(a) for a, _ in sen], shapely.from_wkb([bytes(g) for _, g in sen]))
-        return Plan(sectors, contingents, extents, notional=notional, phases=phase_frame, sensors=sensors)
+        try:
+            sectors = sectors_from_rows([json.loads(a) for a, _ in rows], [g for _, g in rows])
+            extents = extents_from_rows(ext)
+            sensors = sensors_from_rows([json.loads(a) for a, _ in sen], shapely.from_wkb([bytes(g) for _, g in sen]))
+        except (ValueError, TypeError, KeyError, shapely.errors.GEOSException) as exc:  # rows the store did not write
+            log.log(logging.DEBUG if for_operator() else logging.ERROR, "revision %s of %s does not decode: %s", rev_id,
+                    self.describe(), exc)
+            where = f" ({self.describe()}: {' '.join(str(exc).split())[:200]})" if for_operator() else ""
+            raise StoreError(f"revision {rev_id} in the plan store is damaged{where}: its stored rows do not decode.",
+                             rule="store-damaged") from exc
+        return Plan(sectors, pd.DataFrame(reg), extents, notional=notional, phases=phases_from_rows(phases),
+                    sensors=sensors)
 
     def audit(self) -> list[dict]:
         with self._read() as con:
@@ -198,18 +310,11 @@ class SQLStore(Store):
         author, source_name, source_format = author[:MAX_NAME_CHARS], source_name[:MAX_NAME_CHARS], source_format[:40]
         digest = content_hash(plan)
         summary = summary or {}
-        sector_rows = [(i, str(row["sector_id"]), json.dumps(sector_attrs(row), ensure_ascii=False, default=str),
-                        shapely.to_wkb(geom, output_dimension=2))
-                       for i, ((_, row), geom) in enumerate(zip(plan.sectors.iterrows(), plan.sectors.geometry))]
-        reg_rows = [(i, json.dumps({k: (None if pd.isna(v) else v) for k, v in r.items()}, ensure_ascii=False))
-                    for i, r in enumerate(plan.contingents.to_dict("records"))]
-        ext_rows = [(layer, plan.extents.source.get(layer, ""), shapely.to_wkb(g, output_dimension=2))
-                    for layer, g in plan.extents.layers.items()]
-        phase_rows = [(i, json.dumps({k: ("" if pd.isna(v) else str(v)) for k, v in r.items()}, ensure_ascii=False))
-                      for i, r in enumerate(plan.phases.to_dict("records"))]
-        sensor_rows = [(i, str(row["sensor_id"]), json.dumps(sensor_attrs(row), ensure_ascii=False),
-                        shapely.to_wkb(geom, output_dimension=2))
-                       for i, ((_, row), geom) in enumerate(zip(plan.sensors.iterrows(), plan.sensors.geometry))]
+        sector_rows_ = [(i, *r) for i, r in enumerate(sector_rows(plan.sectors))]
+        reg_rows = list(enumerate(registry_rows(plan.contingents)))
+        ext_rows = extent_rows(plan.extents)
+        phase_rows_ = list(enumerate(phase_rows(plan.phases)))
+        sensor_rows_ = [(i, *r) for i, r in enumerate(sensor_rows(plan.sensors))]
         with self._tx() as con:
             cur = self._current_id(con)
             same = con.execute(self._sql(f"SELECT {self._COLS} FROM revisions WHERE hash = ? AND "
@@ -232,18 +337,18 @@ class SQLStore(Store):
             con.execute(self._sql(
                 "INSERT INTO revisions (id, parent, author, time, message, hash, sectors, source_name, "
                 "source_format, notional, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                (rid, cur, author, now, message, digest, len(sector_rows), source_name, source_format,
+                (rid, cur, author, now, message, digest, len(sector_rows_), source_name, source_format,
                  int(plan.notional), json.dumps(summary, default=float)))
             self._executemany(con, f"INSERT INTO sectors (revision, idx, sector_id, attrs, geom) "
-                                   f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sector_rows])
+                                   f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sector_rows_])
             self._executemany(con, "INSERT INTO contingents (revision, idx, row) VALUES (?, ?, ?)",
                               [(rid, *r) for r in reg_rows])
             self._executemany(con, f"INSERT INTO extents (revision, layer, source, geom) VALUES (?, ?, ?, {self.GEOM_IN})",
                               [(rid, *r) for r in ext_rows])
             self._executemany(con, "INSERT INTO phases (revision, idx, row) VALUES (?, ?, ?)",
-                              [(rid, *r) for r in phase_rows])
+                              [(rid, *r) for r in phase_rows_])
             self._executemany(con, f"INSERT INTO sensors (revision, idx, sensor_id, attrs, geom) "
-                                   f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sensor_rows])
+                                   f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sensor_rows_])
             if _in_transaction is not None:
                 _in_transaction()  # tests: a hook to kill the writer mid-commit
             con.execute(self._sql("INSERT INTO current (singleton, revision) VALUES (1, ?) "
@@ -259,23 +364,60 @@ class SQLStore(Store):
             con.cursor().executemany(self._sql(sql), rows)
 
     # -- pending proposals ----------------------------------------------------------------------------
+    # (their own rows, one token each: no need to wait for a commit's writers' lock)
     def put_pending(self, token: str, data: bytes, *, owner: str = "") -> None:
-        import time
-
         now = time.time()
-        with self._tx() as con:
+        with self._tx(keys=()) as con:
             con.execute(self._sql("DELETE FROM pending WHERE created < ?"), (now - self.PENDING_TTL_S,))
             con.execute(self._sql("INSERT INTO pending (token, created, owner, data) VALUES (?, ?, ?, ?)"),
                         (token, now, owner, data))
 
-    def get_pending(self, token: str) -> bytes | None:
-        import time
-
+    def pending_entry(self, token: str) -> tuple[str, bytes] | None:
         with self._read() as con:
-            row = con.execute(self._sql("SELECT data FROM pending WHERE token = ? AND created >= ?"),
+            row = con.execute(self._sql("SELECT owner, data FROM pending WHERE token = ? AND created >= ?"),
                               (token, time.time() - self.PENDING_TTL_S)).fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else (str(row[0]), bytes(row[1]))
 
-    def drop_pending(self, token: str) -> None:
-        with self._tx() as con:
-            con.execute(self._sql("DELETE FROM pending WHERE token = ?"), (token,))
+    def drop_pending(self, token: str, *, owner: str | None = None) -> bool:
+        with self._tx(keys=()) as con:
+            if owner is None:
+                cur = con.execute(self._sql("DELETE FROM pending WHERE token = ?"), (token,))
+            else:
+                cur = con.execute(self._sql("DELETE FROM pending WHERE token = ? AND owner = ?"), (token, owner))
+            return (cur.rowcount or 0) > 0
+
+    # -- sign-in attempts and revoked sessions -----------------------------------------------------------
+    def count_attempt(self, limits: dict[str, int], window_s: float) -> tuple[int, list[int]]:
+        # checked and recorded under one lock per key: parallel tries of one key queue here, so no more than
+        # ``limit`` of them can ever pass, however many workers they reach
+        with self._tx(keys=sorted(limits)) as con:
+            now = time.time()  # once the lock is ours: the time this attempt counts from
+            con.execute(self._sql("DELETE FROM auth_attempts WHERE at < ?"), (now - window_s,))
+            wait = 0
+            for key, limit in limits.items():
+                n = int(con.execute(self._sql("SELECT COUNT(*) FROM auth_attempts WHERE key = ?"), (key,)).fetchone()[0])
+                if n >= limit:  # free again when the attempt that makes the count ``limit`` leaves the window
+                    first = con.execute(self._sql("SELECT at FROM auth_attempts WHERE key = ? ORDER BY at, id "
+                                                  "LIMIT 1 OFFSET ?"), (key, n - limit)).fetchone()[0]
+                    wait = max(wait, int(window_s - (now - float(first))) + 1)
+            if wait:
+                return wait, []
+            return 0, [int(con.execute(self._sql("INSERT INTO auth_attempts (key, at) VALUES (?, ?) RETURNING id"),
+                                       (key, now)).fetchone()[0]) for key in limits]
+
+    def forget_attempts(self, *, key: str | None = None, ids: Sequence[int] = ()) -> None:
+        with self._tx(keys=[key] if key else ()) as con:
+            if key:
+                con.execute(self._sql("DELETE FROM auth_attempts WHERE key = ?"), (key,))
+            self._executemany(con, "DELETE FROM auth_attempts WHERE id = ?", [(int(i),) for i in ids])
+
+    def revoke_session(self, sid: str, *, keep_s: float) -> None:
+        now = time.time()
+        with self._tx(keys=()) as con:
+            con.execute(self._sql("DELETE FROM revoked_sessions WHERE until < ?"), (now,))
+            con.execute(self._sql("INSERT INTO revoked_sessions (sid, until) VALUES (?, ?) "
+                                  "ON CONFLICT(sid) DO NOTHING"), (sid, now + keep_s))
+
+    def is_revoked(self, sid: str) -> bool:
+        with self._read() as con:
+            return con.execute(self._sql("SELECT 1 FROM revoked_sessions WHERE sid = ?"), (sid,)).fetchone() is not None

@@ -1,11 +1,12 @@
 """The embedded SQLite store: ``DATA_DIR/plan.sqlite``, WAL mode, synchronous=FULL (the default backend)."""
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import StoreError, for_operator
 from .sql import SQLStore
 
 _V1 = [
@@ -40,17 +41,30 @@ _V4 = ["CREATE TABLE IF NOT EXISTS sensors (revision INTEGER NOT NULL REFERENCES
        "sensor_id TEXT NOT NULL, attrs TEXT NOT NULL, geom BLOB NOT NULL, PRIMARY KEY (revision, idx))"]
 
 
+# the sign-in state of the dashboard's workers: attempts (per user name and per address) and revoked session ids
+_AUTH_V1 = ["CREATE TABLE IF NOT EXISTS auth_attempts (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS auth_attempts_key ON auth_attempts(key, at)",
+            "CREATE INDEX IF NOT EXISTS auth_attempts_at ON auth_attempts(at)",
+            "CREATE TABLE IF NOT EXISTS revoked_sessions (sid TEXT PRIMARY KEY, until REAL NOT NULL)"]
+
+#: SQLite's codes (``sqlite3.Error.sqlite_errorname``) for a file it cannot read as a database
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
 class SQLiteStore(SQLStore):
     """Plan revisions in ``DATA_DIR/plan.sqlite``."""
 
     MIGRATIONS = [_V1, _V2, _V3, _V4]
+    AUTH_MIGRATIONS = [_AUTH_V1]
 
     def __init__(self, data_dir: Path, *, seed=None):
         self.data_dir = Path(data_dir)
         try:
             self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         except OSError as exc:
-            raise StoreError(f"cannot create the data directory {self.data_dir}: {exc.strerror or exc}") from exc
+            rule = "store-read-only" if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) else "store"
+            raise StoreError(f"cannot create the data directory {self.data_dir}: {exc.strerror or exc}",
+                             rule=rule) from exc
         self.path = self.data_dir / "plan.sqlite"
         fresh = not self.path.exists()
         self._check_file()
@@ -77,6 +91,8 @@ class SQLiteStore(SQLStore):
             finally:
                 con.close()
         except sqlite3.DatabaseError as exc:
+            if self._kind(exc) != "store" and _code(exc) != "SQLITE_NOTADB":
+                raise self._fail(exc, "open") from exc  # a read-only folder or damaged pages are not "something else"
             raise StoreError(f"{self.path} is not a plan store (not an SQLite database: {exc}); restore it from a "
                              "backup, or move it away to start a new store.") from exc
         if names and not names & {"revisions", "meta"}:
@@ -94,8 +110,23 @@ class SQLiteStore(SQLStore):
             con.execute("PRAGMA foreign_keys=ON")
             con.execute("PRAGMA busy_timeout=30000")
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"cannot open the plan store {self.path}: {exc}") from exc
+            if self._kind(exc) != "store":
+                raise self._fail(exc, "open") from exc
+            where = f" {self.path}" if for_operator() else ""
+            raise StoreError(f"cannot open the plan store{where}: {exc}") from exc
         return con
+
+    def _kind(self, exc: BaseException) -> str:
+        code = _code(exc)
+        if code.startswith(_DAMAGED):
+            return "store-damaged"
+        if code.startswith("SQLITE_READONLY") or (code.startswith("SQLITE_CANTOPEN") and not self._writable()):
+            return "store-read-only"
+        return "store"
+
+    def _writable(self) -> bool:
+        """Whether this process may write the store's folder and file (SQLite needs both: the WAL and shm files)."""
+        return os.access(self.data_dir, os.W_OK) and (not self.path.exists() or os.access(self.path, os.W_OK))
 
     def _begin_write(self, con) -> None:
         con.execute("BEGIN IMMEDIATE")  # takes the database's write lock now, not at the first write
@@ -107,3 +138,8 @@ class SQLiteStore(SQLStore):
             has = con.execute("SELECT count(*) FROM sqlite_master WHERE name = 'current'").fetchone()[0]
             return 1 if has else 0
         return int(row[0])
+
+
+def _code(exc: BaseException) -> str:
+    """SQLite's own name for an error (``SQLITE_CORRUPT``, ``SQLITE_READONLY_DIRECTORY``, …), or ""."""
+    return getattr(exc, "sqlite_errorname", None) or ""
