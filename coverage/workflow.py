@@ -147,7 +147,25 @@ def analyze_plan(plan: Plan, *, at: str | None = None, **kw):
 
     if at is not None:
         kw["active"] = plan.active_on(at)
-    return analyze(plan.sectors, plan.full_extents(), plan.contingents, **kw)
+    analysis = analyze(plan.sectors, plan.full_extents(), plan.contingents, **kw)
+    _piece_measures(analysis, plan, at, kw.get("active"))
+    return analysis
+
+
+def _piece_measures(analysis, plan: Plan, at: str | None, active=None) -> None:
+    """The measures of a view's gap and overlap pieces, added to the pieces every surface reads (the JSON, the page's
+    tables and hovers, the pack): by whom (``candidates``) and since when (``since``/``until`` on a day,
+    ``on_no_day`` for the whole plan). Each is one engine module over the analysis."""
+    from .engine.candidates import gap_candidates
+    from .engine.persistence import piece_runs
+
+    for g, c in zip(analysis.gaps, gap_candidates(analysis, plan.full_extents())):
+        g["candidates"] = c
+    runs = piece_runs(analysis, plan, at)
+    for g, r in zip(analysis.gaps, runs["gaps"]):
+        g.update(r)
+    for o, r in zip(analysis.overlaps, runs["overlaps"]):
+        o.update(r)
 
 
 def summary_of(analysis) -> dict:

@@ -271,15 +271,28 @@ class Analysis:
     def overlap_pieces(self) -> gpd.GeoDataFrame:
         return self._piece_frame("overlaps")
 
+    def piece_geometries(self, kind: str) -> list:
+        """Each gap (``kind="gaps"``) or overlap piece as one polygon in the working CRS, merged once and kept:
+        the display layers and the measures over pieces (candidates, since/until) share them."""
+        key = ("piece-geometries", kind)
+        if key not in self._display_cache:
+            rows, members = self._pieces[kind]
+            geoms = self._geometry()
+            self._display_cache[key] = [self._merge(geoms[m]) for m in members]
+        return self._display_cache[key]
+
     def _piece_frame(self, kind: str) -> gpd.GeoDataFrame:
-        rows, members = self._pieces[kind]
-        geoms = self._geometry()
-        out = []
-        for m in members:
-            out.append(self._merge(geoms[m]))
-        frame = pd.DataFrame([{k: (";".join(v) if isinstance(v, list) and k != "centroid" else v)
-                               for k, v in r.items() if k != "centroid"} for r in rows])
+        rows, _ = self._pieces[kind]
+        out = self.piece_geometries(kind)
+        frame = pd.DataFrame([{k: _cell(v) for k, v in r.items() if k != "centroid"} for r in rows])
         return gpd.GeoDataFrame(frame, geometry=wgs84_valid(out), crs=4326)
+
+
+def _cell(v):
+    """A piece's attribute as a layer's field: lists ``;``-joined (measures' records by their ``code``)."""
+    if isinstance(v, list):
+        return ";".join(x["code"] if isinstance(x, dict) else str(x) for x in v)
+    return v
 
 
 def _bands(floors, ceilings) -> list[tuple[float, float]]:
