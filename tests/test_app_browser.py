@@ -115,10 +115,10 @@ def test_export_control_downloads_a_snapshot_of_the_view(dash_duo, app, tmp_path
     dash_duo.find_element("#domain-picker input[value='sea']").click()
     dash_duo.wait_for_text_to_equal("#kpi-extent", "23,634 km²", timeout=20)
     dash_duo.find_element("#export-button").click()
-    wait_for(lambda: "Exported coverage-revision1-sea.png" in dash_duo.find_element("#export-status").text,
+    wait_for(lambda: "Exported coverage-r1-sea.png" in dash_duo.find_element("#export-status").text,
              timeout=90, what="export status")
-    wait_for(lambda: (tmp_path / "coverage-revision1-sea.png").exists(), timeout=30, what="download")
+    wait_for(lambda: (tmp_path / "coverage-r1-sea.png").exists(), timeout=30, what="download")
     from PIL import Image
 
-    assert Image.open(tmp_path / "coverage-revision1-sea.png").size == (1920, 1080)
+    assert Image.open(tmp_path / "coverage-r1-sea.png").size == (1920, 1080)
     assert dash_duo.get_logs() == []

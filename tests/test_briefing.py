@@ -52,13 +52,13 @@ def test_a_what_if_is_stated_on_the_page_and_in_the_exports(dash_duo, app, tmp_p
     dash_duo.select_dcc_dropdown("#export-format", index=1)
     dash_duo.find_element("#export-button").click()
     wait_for(lambda: "Exported" in dash_duo.find_element("#export-status").text, timeout=90, what="export")
-    pdf = tmp_path / "coverage-revision1-land.pdf"
+    pdf = tmp_path / "coverage-r1-land-without-GBR.pdf"  # a what-if is named as one
     wait_for(lambda: pdf.exists() and pdf.stat().st_size > 1000, timeout=30,
              what=f"download (status {dash_duo.find_element('#export-status').text!r}, files {sorted(tmp_path.iterdir())})")
     assert "WHAT-IF — without GBR: not the plan" in pdf_text(pdf)
     dash_duo.select_dcc_dropdown("#export-format", index=0)
     dash_duo.find_element("#export-button").click()
-    png = tmp_path / "coverage-revision1-land.png"
+    png = tmp_path / "coverage-r1-land-without-GBR.png"
     wait_for(lambda: png.exists() and png.stat().st_size > 1000, timeout=90, what="png download")
     from PIL import Image
 
@@ -83,7 +83,7 @@ def test_a_row_click_is_what_gets_exported(dash_duo, app, tmp_path):
     wait_for(lambda: dash_duo.driver.execute_script(zoom) > zoom0 + 1, what="the map zoomed to the gap")  # as seen
     dash_duo.select_dcc_dropdown("#export-format", index=3)
     dash_duo.find_element("#export-button").click()
-    html_file = tmp_path / "coverage-revision1-land.html"
+    html_file = tmp_path / "coverage-r1-land.html"
     wait_for(lambda: html_file.exists() and html_file.stat().st_size > 1000, timeout=90, what="html download")
     import json
     import re

@@ -191,3 +191,30 @@ def test_an_undated_plan_has_open_runs():
     a = workflow.analyze_plan(plan, at="2027-03-01")
     assert all(g["since"] is None and g["until"] is None for g in a.gaps)
     assert all(not o.get("on_no_day", False) for o in workflow.analyze_plan(plan).overlaps)
+
+
+def test_the_page_shows_by_whom_since_when_and_the_idle_nation(tmp_path):
+    import json
+
+    from test_hardening_inputs import _call, _client, _dep
+
+    from ua_coverage.app import create_app
+
+    app = create_app(tmp_path / "data", warm=False)
+    client, deps = _client(app)
+    dep = _dep(deps, "map.figure")
+    r = json.loads(_call(client, dep, "day-slider.value", **{"day-list.data": [None, "2027-04-03"],
+                                                            "day-slider.value": 1}).data)["response"]
+    rows = r["gap-table"]["data"]
+    want = workflow.analyze_plan(workflow.sample_plan(), at="2027-04-03")
+    land = [g for g in want.gaps if g["domain"] == "land"]
+    assert [row["since"] for row in rows] == [g["since"] or "open" for g in land]
+    assert rows[0]["candidates"].startswith(land[0]["candidates"][0]["code"]) and "idle: PRT" in rows[0]["candidates"]
+    assert any(row["until"] == "2027-04-07" for row in rows)  # the handover hole, inclusive end
+    assert any(c["code"] == "PRT" and "idle" in c["leads"] for c in r["contingent-table"]["data"])
+    whole = json.loads(_call(client, dep, "revision.value", **{"day-list.data": [None, "2027-04-03"]}).data)["response"]
+    assert "occur on no day" in json.dumps(whole["overlap-count"]) and "validity dates ignored" in json.dumps(
+        whole["gap-count"])
+    page = _call(client, _dep(deps, "page.children"), "url.pathname",
+                 **{"url.pathname": "/", "url.search": "", "route-key.data": None})
+    assert "PRT \u2014 Portugal (idle: nothing assigned)" in page.data.decode()  # listed in the filter, not tickable

@@ -289,7 +289,7 @@ def test_control_characters_in_plan_text_are_refused_at_upload():
     from ua_coverage.ingest.registry import read_contingents
 
     with pytest.raises(IngestError) as e:
-        read_contingents(b"code,name,colour\nFRA,Fr\x00ance,#004488\n")
+        read_contingents(b"code,name,colour\nFRA,Fr\x07ance,#004488\n")
     assert [p.rule for p in e.value.problems] == ["text-control"]
 
 

@@ -93,7 +93,12 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                     id="contingent-filter", value=used, className="checks contingents",
                     options=[{"label": html.Span([html.Span(className="swatch", style={
                         "background": dict(zip(plan.contingents["code"], plan.contingents["colour"])).get(c, "#666")}),
-                        f" {c} — {names.get(c, 'not in registry')}"]), "value": c} for c in used])]),
+                        f" {c} — {names.get(c, 'not in registry')}"]), "value": c} for c in used] + [
+                        # the nations held in reserve: listed (by whom a gap could be closed), nothing to withdraw
+                        {"label": html.Span([html.Span(className="swatch", style={"background": col}),
+                                             f" {c} — {names.get(c, c)} (idle: nothing assigned)"]),
+                         "value": c, "disabled": True}
+                        for c, col in zip(plan.contingents["code"], plan.contingents["colour"]) if c not in used])]),
                 html.Fieldset([html.Legend("Export what you see"),
                     dcc.Dropdown(id="export-format", clearable=False, value="png", options=[
                         {"label": "PNG slide (1920×1080)", "value": "png"},
@@ -142,13 +147,16 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                 dash_table.DataTable(id="gap-table", columns=[
                     {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
                     {"name": "oblasts", "id": "oblasts"}, {"name": "inside unassigned", "id": "sectors"},
+                    {"name": "by whom (border km, load)", "id": "candidates"},
+                    {"name": "gap since", "id": "since"}, {"name": "until (incl.)", "id": "until"},
                     {"name": "lon", "id": "lon", "type": "numeric"}, {"name": "lat", "id": "lat", "type": "numeric"}],
                     **TABLE_STYLE),
                 html.H2("Overlaps"), html.P(id="overlap-count", className="count"),
                 dash_table.DataTable(id="overlap-table", columns=[
                     {"name": "km²", "id": "area_km2", "type": "numeric", "format": {"specifier": ",.1f"}},
                     {"name": "sectors", "id": "sectors"}, {"name": "contingents", "id": "contingents"},
-                    {"name": "kind", "id": "kind"}, {"name": "lon", "id": "lon", "type": "numeric"},
+                    {"name": "kind", "id": "kind"}, {"name": "since", "id": "since"},
+                    {"name": "until (incl.)", "id": "until"}, {"name": "lon", "id": "lon", "type": "numeric"},
                     {"name": "lat", "id": "lat", "type": "numeric"}], **TABLE_STYLE),
                 html.H2("Contingents"),
                 dash_table.DataTable(id="contingent-table", columns=[
@@ -240,6 +248,32 @@ def _used(state: AppState, rev_id: int) -> set[str]:
 
 def _fmt(v: float) -> str:
     return f"{v:,.0f}"
+
+
+def candidates_text(gap: dict, n: int = 3) -> str:
+    """By whom, in one cell: the nations at the piece's edge (longest shared border first) with their border km and
+    load, then the idle ones — ``FRA 687 km (36,004 km², 12 zones) · BEL 687 km … · idle: PRT``.
+
+    >>> candidates_text({"candidates": [{"code": "FRA", "border_km": 686.8, "assigned_km2": 36004, "zones_led": 12,
+    ...                                  "idle": False}, {"code": "PRT", "border_km": 0, "assigned_km2": 0,
+    ...                                  "zones_led": 0, "idle": True}]})
+    'FRA 687 km (36,004 km², leads 12) · idle: PRT'
+    """
+    cands = gap.get("candidates") or []
+    busy = [c for c in cands if not c["idle"]]
+    parts = [f"{c['code']} {c['border_km']:,.0f} km ({c['assigned_km2']:,.0f} km², leads {c['zones_led']})"
+             for c in busy[:n]]
+    if len(busy) > n:
+        parts.append(f"+{len(busy) - n} more")
+    idle = [c["code"] for c in cands if c["idle"]]
+    if idle:
+        parts.append("idle: " + ", ".join(idle[:8]) + (f" +{len(idle) - 8}" if len(idle) > 8 else ""))
+    return " · ".join(parts) or "-"
+
+
+def _open(d, day) -> str:
+    """A run's end for the tables: the date, 'open' for an open end, '' in the whole-plan view (no day)."""
+    return "" if day is None else (d or "open")
 
 
 def _kpis(figs: dict, withdrawn: list, watch: dict | None = None, plan_figs: dict | None = None) -> list:
@@ -447,16 +481,23 @@ def register(app: dash.Dash, state: AppState) -> None:
         names = oblast_names()
         gap_rows = [{"area_km2": round(g["area_km2"], 2),
                      "oblasts": oblasts_in_words(g["oblasts"], names) + (" (nearest, at sea)" if g["at_sea"] else ""),
-                     "sectors": ", ".join(g.get("sectors", [])), "lon": g["centroid"][0], "lat": g["centroid"][1]}
+                     "sectors": ", ".join(g.get("sectors", [])), "candidates": candidates_text(g),
+                     "since": _open(g.get("since"), day), "until": _open(g.get("until"), day),
+                     "lon": g["centroid"][0], "lat": g["centroid"][1]}
                     for g in figs["gaps"]]
         ov_rows = [{"area_km2": round(o["area_km2"], 2), "sectors": ", ".join(o["sectors"]),
-                    "contingents": ", ".join(o["contingents"]), "kind": overlap_kind(o),
+                    "contingents": ", ".join(o["contingents"]),
+                    "kind": overlap_kind(o) + (" — on no day" if o.get("on_no_day") else ""),
+                    "since": _open(o.get("since"), day), "until": _open(o.get("until"), day),
                     "lon": o["centroid"][0], "lat": o["centroid"][1]} for o in figs["overlaps"]]
+        idle = set(analysis.idle_contingents)
         cont_rows = [{"code": c, "assigned_km2": v["assigned_km2"], "exclusive_km2": v["exclusive_km2"],
-                      "shared_km2": v["shared_km2"], "leads": _ids(v["lead_sectors"]),
+                      "shared_km2": v["shared_km2"], "leads": _ids(v["lead_sectors"]) if c not in idle else
+                      "idle: nothing assigned",
                       "shares_with": ", ".join(v["shares_with"]) + (" (withdrawn)" if c in withdrawn else "")}
                      for c, v in analysis.contingents.items()
-                     if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"] or c in withdrawn]
+                     if v["assigned_km2"] > 0 or v["lead_sectors"] or v["supporting_sectors"] or c in withdrawn
+                     or c in idle]
         ob_rows = [{"name": o["name"], **{d: round(v["covered_pct"], 1) for d, v in o["layers"].items()}}
                    for o in analysis.oblasts.values()]
         phases = plan.phases_on(day) if day else []
@@ -464,9 +505,15 @@ def register(app: dash.Dash, state: AppState) -> None:
                                  day=(day + (f" ({', '.join(phases)})" if phases else "")) if day else None)
         info = [html.B(f"Revision {rev.id}"), f" · {rev.time.replace('T', ' ').replace('Z', ' UTC')} · by {rev.author} · "
                 f"{rev.message}", html.Span(" · " + " · ".join(state_parts[1:]), className="muted")]
-        counts = (f"{len(gap_rows):,} gaps, {sum(r['area_km2'] for r in gap_rows):,.1f} km²"
-                  + (f" ({figs['band']})" if figs["band"] else ""),
-                  f"{len(ov_rows):,} overlaps, {sum(r['area_km2'] for r in ov_rows):,.1f} km²")
+        never = sum(1 for o in figs["overlaps"] if o.get("on_no_day"))
+        whole = " — whole plan: validity dates ignored (choose a day for that day's plan)" if (
+            day is None and isinstance(days, list) and len(days) > 1) else ""
+        counts = (f"{len(gap_rows):,} {'gap' if len(gap_rows) == 1 else 'gaps'}, "
+                  f"{sum(r['area_km2'] for r in gap_rows):,.1f} km²" + (f" ({figs['band']})" if figs["band"] else "")
+                  + whole,
+                  f"{len(ov_rows):,} {'overlap' if len(ov_rows) == 1 else 'overlaps'}, "
+                  f"{sum(r['area_km2'] for r in ov_rows):,.1f} km²"
+                  + (f"; {never:,} of them occur on no day (their sectors are never active together)" if never else ""))
         full = state.plan(rev.id)  # the revision's own plan: its sensor set, whatever the day or the what-if
         has_sensors = bool(len(full.sensors))
         sensor_layers_on = bool(set(view.layers) & set(SENSOR_LAYERS))

@@ -502,15 +502,18 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         view = MapView(domain=domain, lang=lang, withdrawn=tuple(withdrawn))
         fig = to_geo(map_figure(plan, analysis, view), extent_bounds(plan, domain))
         gap_p = [g for g in analysis.gaps if g["domain"] == domain]
-        gaps = [[f"{g['area_km2']:,.1f}", oblasts_in_words(g["oblasts"][:3], names),
-                 ", ".join(g.get("sectors", [])) or "-"] for g in gap_p]
+        # by whom, shortened to its cell by one rule (the full list is in gaps.csv and summary.json of the data export)
+        gaps = [[f"{g['area_km2']:,.1f}", _one_line(oblasts_in_words(g["oblasts"][:3], names), 0.41 * 0.3 * width, 11),
+                 _one_line(", ".join(g.get("sectors", [])) or "-", 0.41 * 0.17 * width, 11),
+                 _one_line(_by_whom(g), 0.41 * 0.35 * width, 11)] for g in gap_p]
         ov_p = [o for o in analysis.overlaps if o["domain"] == domain]
         ovs = [[f"{o['area_km2']:,.1f}", ", ".join(o["sectors"]), ", ".join(o["contingents"]),
                 "conflict" if o["conflict"] else "same lead"] for o in ov_p]
         d = analysis.domains[domain]
         traces = fig["data"] + _scale_and_north(extent_bounds(plan, domain)) + [
-            _table(["Gap km²", "oblasts", "in unassigned"], _rows_with_more(gaps, 12, gap_p, "gaps") or
-                   [["none", "", ""]], {"x": [0.58, 0.99], "y": [0.62, top]}, [0.25, 0.45, 0.3]),
+            _table(["Gap km²", "oblasts", "in unassigned", "by whom (border km)"],
+                   _rows_with_more(gaps, 12, gap_p, "gaps") or [["none", "", "", ""]],
+                   {"x": [0.58, 0.99], "y": [0.62, top]}, [0.18, 0.3, 0.17, 0.35]),
             _table(["Overlap km²", "sectors", "contingents", "kind"], _rows_with_more(ovs, 11, ov_p, "overlaps") or
                    [["none", "", "", ""]], {"x": [0.58, 0.99], "y": [0.33, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
         layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [bottom, top]}}}
@@ -720,6 +723,16 @@ def _legend_tables(entries: list[tuple[str, str]], domain: dict, page_height: in
                               "align": "left", "height": 17, "font": {"size": font},
                               "line": {"color": "#bbb"}}})
     return out
+
+
+def _by_whom(gap: dict, n: int = 2) -> str:
+    """The nations at a gap piece's edge for a pack's cell: ``FRA 687 km, BEL 687 km +3 · idle PRT``."""
+    cands = gap.get("candidates") or []
+    busy = [c for c in cands if not c["idle"]]
+    text = ", ".join(f"{c['code']} {c['border_km']:,.0f} km" for c in busy[:n]) + (
+        f" +{len(busy) - n}" if len(busy) > n else "")
+    idle = [c["code"] for c in cands if c["idle"]]
+    return (text or "-") + (f" · idle {', '.join(idle[:3])}" + (" …" if len(idle) > 3 else "") if idle else "")
 
 
 def _one_line(text: str, width_px: float, font: int) -> str:

@@ -256,14 +256,21 @@ def export_data(analysis, out_dir: str | Path, *, plan=None, state: list[str] | 
                               [[c, v["assigned_km2"], v["exclusive_km2"], v["shared_km2"], ";".join(v["shares_with"]),
                                 ";".join(v["lead_sectors"]), ";".join(v["supporting_sectors"]), v["known"]]
                                for c, v in analysis.contingents.items()]))
-    written.append(_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors"],
+    # by whom and since when as the last columns (older readers keep theirs): candidates as CODE:border_km, idle
+    # ones as CODE:idle, longest border first
+    written.append(_csv(out / "gaps.csv", ["domain", "area_km2", "lon", "lat", "oblasts", "at_sea", "sectors",
+                                           "candidates", "since", "until"],
                               [[g["domain"], g["area_km2"], g["centroid"][0], g["centroid"][1],
-                                ";".join(g["oblasts"]), g["at_sea"], ";".join(g.get("sectors", []))]
+                                ";".join(g["oblasts"]), g["at_sea"], ";".join(g.get("sectors", [])),
+                                ";".join(f"{c['code']}:idle" if c["idle"] else f"{c['code']}:{c['border_km']:.3f}"
+                                         for c in g.get("candidates", [])),
+                                g.get("since") or "", g.get("until") or ""]
                                for g in analysis.gaps]))
     written.append(_csv(out / "overlaps.csv", ["domain", "area_km2", "lon", "lat", "sectors", "contingents",
-                                                     "conflict", "self_overlap"],
+                                                     "conflict", "self_overlap", "since", "until", "on_no_day"],
                               [[o["domain"], o["area_km2"], o["centroid"][0], o["centroid"][1], ";".join(o["sectors"]),
-                                ";".join(o["contingents"]), o["conflict"], o["self_overlap"]]
+                                ";".join(o["contingents"]), o["conflict"], o["self_overlap"], o.get("since") or "",
+                                o.get("until") or "", o.get("on_no_day", "")]
                                for o in analysis.overlaps]))
     written.append(_csv(out / "oblasts.csv", ["code", "name", "layer", "extent_km2", "covered_km2", "covered_pct"],
                               [[code, o["name"], layer, v["extent_km2"], v["covered_km2"], v["covered_pct"]]
