@@ -257,11 +257,12 @@ def test_registry_names_are_text_in_the_map_legend_and_snapshots():
         id, time, author = 7, "2027-01-01T00:00:00Z", "x"
         message = '<a href="https://x.example">click</a>'
 
-    snap = Snapshot(plan, analysis, Rev(), MapView(domain="land"), banner="<b style='font-size:90px'>BIG</b>")
+    snap = Snapshot(plan, analysis, Rev(), MapView(domain="land"), banner="<b style='font-size:90px'>BIG</b>",
+                    title=Rev.message)
     out = snapshot_figure(snap, "slide")
     texts = [a["text"] for a in out["layout"]["annotations"]]
     assert not any("<a " in t or "<b style" in t for t in texts), texts
-    assert any("&lt;a href" in t for t in texts)
+    assert any("&lt;a href" in t for t in texts) and any("&lt;b style" in t for t in texts)
     cells = json.dumps([t.get("cells", {}) for t in out["data"] if t.get("type") == "table"])
     assert "<a " not in cells
 

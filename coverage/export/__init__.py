@@ -25,7 +25,7 @@ from .data import export_data, safe_cell, write_layers  # noqa: F401  (re-export
 from ..figures import LAYER_TITLES, MapView, empty_topojson, map_figure, sensor_view, to_geo
 from ..settings import banner as default_banner
 from ..text import plotly_text
-from ..view import oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
+from ..view import overlap_kind, oblast_names, oblasts_in_words, view_figures, view_state, whatif_text
 
 FORMATS = ("png", "svg", "pdf", "html")
 #: every format run_export writes: snapshots, the briefing pack, a data folder, KML/KMZ (Google Earth, TAK)
@@ -64,16 +64,24 @@ class Snapshot:
         f = self.figures()
         parts = view_state(self.revision, self.plan, band_text=f["band"], withdrawn=self.view.withdrawn,
                            day=_day_text(self.plan, self.day))
-        parts.insert(1, self.revision.message[:120])
-        parts.insert(2, f"covered {f['covered_pct']:.1f} %, gap {f['gap_km2']:,.0f} km²")
+        parts.insert(1, f"covered {f['covered_pct']:.1f} %, gap {f['gap_km2']:,.0f} km²")
         if {"sensors", "unwatched"} & set(self.view.layers):
             w = sensor_view(self.plan, self.analysis, self.view.domain, self.view.sensor_altitude_ft)
             if w is not None:
                 alt = "" if w["altitude_ft"] is None else f" at {w['altitude_ft']:,.0f} ft"
-                parts.insert(3, f"watched by {len(w['sensors'])} sensors{alt} {w['covered_pct']:.1f} % "
+                parts.insert(2, f"watched by {len(w['sensors'])} sensors{alt} {w['covered_pct']:.1f} % "
                                 "(smooth earth, no terrain)")
-        if "NOTIONAL" in self.revision.message and parts[-1].startswith("NOTIONAL"):
-            parts.pop()  # the revision message already says it
+        return " · ".join(parts)
+
+    def provenance(self) -> str:
+        """What the page shows, in the words no option can remove: revision and its time, domain, band, day,
+        what-if, NOTIONAL, and the bounds when zoomed."""
+        f = self.figures()
+        parts = view_state(self.revision, self.plan, domain=self.view.domain, band_text=f["band"],
+                           withdrawn=self.view.withdrawn, day=_day_text(self.plan, self.day))
+        if self.bounds:
+            w, s_, e, n = self.bounds
+            parts.append(f"zoomed to lon {w:.2f}–{e:.2f}, lat {s_:.2f}–{n:.2f}")
         return " · ".join(parts)
 
 
@@ -139,11 +147,12 @@ WHATIF_FILL = "#ffca28"
 
 
 def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, height: int,
-           map_domain: dict, legend_x: float = 0.795, whatif: str = "") -> dict:
+           map_domain: dict, legend_x: float = 0.795, whatif: str = "", provenance: str = "") -> dict:
     bh = 30 / height
     wh = (34 / height) if whatif else 0.0  # the what-if stripe under the top banner
     # plan data is text: a registry name or commit message in a title is shown, never obeyed as markup
-    marking, title, subtitle, whatif = (plotly_text(t) for t in (marking, title, subtitle, whatif))
+    marking, title, subtitle, whatif, provenance = (plotly_text(t) for t in (marking, title, subtitle, whatif,
+                                                                             provenance))
     generated = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     shapes = [{"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh, "y1": 1,
                "fillcolor": BANNER_FILL, "line": {"width": 0}, "layer": "above"},
@@ -162,6 +171,10 @@ def _frame(fig: dict, *, title: str, subtitle: str, marking: str, width: int, he
         {"text": f"{ATTRIBUTION} Generated {generated} by ua-coverage.", "x": 0.01, "y": bh + 6 / height,
          "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "left", "yanchor": "bottom",
          "font": {"size": 11, "color": "#444"}},
+        # the view's provenance, on every page whatever the banner, title and subtitle say (no option removes it)
+        {"text": _wrap(provenance, int(width / 7.2)) if provenance else "", "x": 0.01, "y": bh + 22 / height,
+         "xref": "paper", "yref": "paper", "showarrow": False, "xanchor": "left", "yanchor": "bottom",
+         "align": "left", "font": {"size": 11, "color": "#222"}, "name": "provenance"},
     ]
     if whatif:  # unmistakable on every page: a stripe under the banner and a watermark across the map
         shapes.append({"type": "rect", "xref": "paper", "yref": "paper", "x0": 0, "x1": 1, "y0": 1 - bh - wh,
@@ -194,7 +207,7 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
     fig["data"] = fig["data"] + _scale_and_north(bounds)
     bh = 30 / height
     wh = 34 / height if snap.view.withdrawn else 0
-    map_domain = {"x": [0.01, 0.78], "y": [bh + 28 / height, 1 - bh - wh - 104 / height]}
+    map_domain = {"x": [0.01, 0.78], "y": [bh + 44 / height, 1 - bh - wh - 104 / height]}
     y0, y1 = map_domain["y"]
     entries = [t for t in fig["data"] if t.get("showlegend")]
     legend_px = LEGEND_TITLE_PX + LEGEND_ROW_PX * len(entries)
@@ -207,7 +220,7 @@ def snapshot_figure(snap: Snapshot, size: str = "slide") -> dict:
         fig["data"] += [key] if key else []
     return _frame(fig, title=snap.title or snap.default_title(), subtitle=snap.subtitle or snap.default_subtitle(),
                   marking=snap.banner or default_banner(), width=width, height=height, map_domain=map_domain,
-                  whatif=whatif_text(snap.view.withdrawn))
+                  whatif=whatif_text(snap.view.withdrawn), provenance=snap.provenance())
 
 
 def _key_table(rows: list[list[str]], width: int, height: int, bottom: float, top: float) -> dict | None:
@@ -427,14 +440,15 @@ def _table(header: list[str], rows: list[list], domain: dict, widths: list[float
 
 
 def _page(title: str, subtitle: str, marking: str, traces: list[dict], extra_layout: dict | None = None,
-          whatif: str = "") -> dict:
+          whatif: str = "", provenance: str = "") -> dict:
     width, height, _ = SIZES["a4"]
     fig = {"data": traces, "layout": {**(extra_layout or {})}}
     domain = (extra_layout or {}).get("geo", {}).get("domain") or {"x": [0, 1], "y": [0, 1]}
     if "geo" not in fig["layout"]:
         fig["layout"]["geo"] = {"visible": False, "domain": {"x": [0, 0.01], "y": [0, 0.01]}}
     return _frame(fig, title=title, subtitle=subtitle, marking=marking, width=width, height=height,
-                  map_domain=domain, legend_x=(extra_layout or {}).get("_legend_x", 0.795), whatif=whatif)
+                  map_domain=domain, legend_x=(extra_layout or {}).get("_legend_x", 0.795), whatif=whatif,
+                  provenance=provenance)
 
 
 def _rows_with_more(rows: list[list], limit: int, pieces: list[dict], what: str) -> list[list]:
@@ -478,9 +492,10 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
     wi = whatif_text(withdrawn)
     wh = 34 / height if wi else 0
     bh = 30 / height
-    top, bottom = 1 - bh - wh - 110 / height, bh + 30 / height
+    top, bottom = 1 - bh - wh - 110 / height, bh + 46 / height
     names = oblast_names()
     state = view_state(revision, plan, withdrawn=withdrawn, day=_day_text(plan, day))
+    prov = " · ".join(state)  # every page's footer
     stamp = " · ".join([state[0], revision.message[:90], *state[1:]])
     pages = []
     rows = [[LAYER_TITLES[d], f"{v['extent_km2']:,.0f}", f"{v['covered_pct']:.1f} %", f"{v['gap_km2']:,.0f}",
@@ -494,7 +509,7 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         facts.insert(0, ["What-if", f"{', '.join(withdrawn)} withdrawn: every figure in this pack is of the plan "
                                     "without them — not the plan"])
     title = f"Coverage briefing — plan revision {revision.id}" + (" — WHAT-IF" if wi else "")
-    pages.append(_page(title, stamp, marking, [
+    pages.append(_page(title, stamp, marking, provenance=prov, traces=[
         _table(["Domain", "Extent km²", "Covered", "Gap km²", "Overlap km²", "Conflict km²", "Unassigned sectors"],
                rows, {"x": [0.01, 0.99], "y": [0.5, top]}),
         _table(["Finding", ""], facts, {"x": [0.01, 0.99], "y": [bottom, 0.47]}, [0.3, 0.7])], whatif=wi))
@@ -503,32 +518,32 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
         fig = to_geo(map_figure(plan, analysis, view), extent_bounds(plan, domain))
         gap_p = [g for g in analysis.gaps if g["domain"] == domain]
         # by whom, shortened to its cell by one rule (the full list is in gaps.csv and summary.json of the data export)
-        gaps = [[f"{g['area_km2']:,.1f}", _one_line(oblasts_in_words(g["oblasts"][:3], names), 0.41 * 0.3 * width, 11),
-                 _one_line(", ".join(g.get("sectors", [])) or "-", 0.41 * 0.17 * width, 11),
-                 _one_line(_by_whom(g), 0.41 * 0.35 * width, 11)] for g in gap_p]
+        gaps = [[f"{g['area_km2']:,.1f}", _one_line(oblasts_in_words(g["oblasts"][:3], names), 0.41 * 0.28 * width, 11),
+                 _one_line(", ".join(g.get("sectors", [])) or "-", 0.41 * 0.2 * width, 11),
+                 _one_line(_by_whom(g), 0.41 * 0.37 * width, 11)] for g in gap_p]
         ov_p = [o for o in analysis.overlaps if o["domain"] == domain]
         ovs = [[f"{o['area_km2']:,.1f}", ", ".join(o["sectors"]), ", ".join(o["contingents"]),
-                "conflict" if o["conflict"] else "same lead"] for o in ov_p]
+                overlap_kind(o) + (" (on no day)" if o.get("on_no_day") else "")] for o in ov_p]  # the page's words
         d = analysis.domains[domain]
         traces = fig["data"] + _scale_and_north(extent_bounds(plan, domain)) + [
-            _table(["Gap km²", "oblasts", "in unassigned", "by whom (border km)"],
+            _table(["Gap km²", "oblasts", "unassigned", "by whom (border km)"],
                    _rows_with_more(gaps, 12, gap_p, "gaps") or [["none", "", "", ""]],
-                   {"x": [0.58, 0.99], "y": [0.62, top]}, [0.18, 0.3, 0.17, 0.35]),
+                   {"x": [0.58, 0.99], "y": [0.62, top]}, [0.15, 0.28, 0.2, 0.37]),
             _table(["Overlap km²", "sectors", "contingents", "kind"], _rows_with_more(ovs, 11, ov_p, "overlaps") or
                    [["none", "", "", ""]], {"x": [0.58, 0.99], "y": [0.33, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
         layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [bottom, top]}}}
         sub = " · ".join([state[0], f"covered {d['covered_pct']:.1f} %, gap {d['gap_km2']:,.0f} km², "
                                     f"overlap {d['overlap_km2']:,.0f} km²", *state[1:]])
-        page = _page(f"{LAYER_TITLES[domain]} domain", sub, marking, traces, layout, whatif=wi)
+        page = _page(f"{LAYER_TITLES[domain]} domain", sub, marking, traces, layout, whatif=wi, provenance=prov)
         page["data"] = [t for t in page["data"] if not t.get("showlegend")] + _legend_tables(
             [(t["name"], _swatch(t)) for t in page["data"] if t.get("showlegend")],
             {"x": [0.58, 0.99], "y": [bottom, 0.31]}, height)
         page["layout"].pop("_legend_x", None)
         pages.append(page)
     if len(getattr(plan, "sensors", ())):
-        pages.append(_sensors_page(plan, analysis, lang, marking, stamp, wi, top, bottom, withdrawn))
+        pages.append(_sensors_page(plan, analysis, lang, marking, stamp, wi, top, bottom, withdrawn, prov))
     if timeline_plan is not None and timeline_plan.change_dates():
-        pages.append(_timeline_page(timeline_plan, marking, stamp, wi, top, bottom, day))
+        pages.append(_timeline_page(timeline_plan, marking, stamp, wi, top, bottom, day, prov))
     crow = [[c + (" (withdrawn)" if c in withdrawn else ""), f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}",
              f"{v['shared_km2']:,.0f}", _id_list(v["lead_sectors"]), _id_list(v["supporting_sectors"]),
              ", ".join(v["shares_with"]) or "-"] for c, v in analysis.contingents.items()]
@@ -536,7 +551,7 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
     chunks = [crow[i:i + per_page] for i in range(0, len(crow), per_page)] or [[]]
     for k, chunk in enumerate(chunks):
         part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
-        pages.append(_page(f"Contingents{part}", stamp, marking, [
+        pages.append(_page(f"Contingents{part}", stamp, marking, provenance=prov, traces=[
             _table(["Code", "Assigned km²", "Alone km²", "Shared km²", "Leads", "Supports", "Shares with"], chunk,
                    {"x": [0.01, 0.99], "y": [bottom, top]}, [0.09, 0.11, 0.1, 0.1, 0.22, 0.18, 0.2])], whatif=wi))
     for p in pages:
@@ -558,7 +573,7 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
 
 
 def _sensors_page(plan, analysis, lang: str, marking: str, stamp: str, whatif: str, top: float, bottom: float,
-                  withdrawn: tuple) -> dict:
+                  withdrawn: tuple, provenance: str = "") -> dict:
     """The pack's "Watched by sensors" page: the land map with the sensors, their reach and the unwatched area;
     what the sensors watch per domain (air per target altitude), the assigned sectors no sensor watches, and
     the watch per contingent. Smooth earth: the page says terrain masking is not modelled."""
@@ -607,7 +622,8 @@ def _sensors_page(plan, analysis, lang: str, marking: str, stamp: str, whatif: s
                {"x": [0.58, 0.99], "y": [bottom, t2_bottom - 0.02]}, [0.2, 0.14, 0.66])]
     map_bottom = bottom + 34 / height
     layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [map_bottom, top]}}}
-    page = _page("Watched by sensors", f"{stamp} · {w['note']}", marking, traces, layout, whatif=whatif)
+    page = _page("Watched by sensors", f"{stamp} · {w['note']}", marking, traces, layout, whatif=whatif,
+                 provenance=provenance)
     page["layout"]["showlegend"] = False
     page["data"] = [t for t in page["data"] if not t.get("showlegend")]
     page["layout"]["annotations"].append({
@@ -619,7 +635,7 @@ def _sensors_page(plan, analysis, lang: str, marking: str, stamp: str, whatif: s
 
 
 def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bottom: float,
-                   day: str | None) -> dict:
+                   day: str | None, provenance: str = "") -> dict:
     """The pack's "gap through time" page: gap km² per layer between change dates with the handover gaps
     marked (the dashboard's chart), the handover-gap table and the intervals."""
     from datetime import date, timedelta
@@ -676,7 +692,7 @@ def _timeline_page(plan, marking: str, stamp: str, whatif: str, top: float, bott
     layout = {"xaxis": {**chart["layout"]["xaxis"], "domain": [0.07, 0.98], "anchor": "y"},
               "yaxis": {**chart["layout"]["yaxis"], "domain": chart_y, "anchor": "x", "range": [0, top_y * 1.18]},
               "legend": {"orientation": "h"}, "plot_bgcolor": "white"}
-    page = _page("Gap through time", stamp, marking, traces, layout, whatif=whatif)
+    page = _page("Gap through time", stamp, marking, traces, layout, whatif=whatif, provenance=provenance)
     page["layout"]["legend"] = {"orientation": "h", "x": 0.07, "y": top - 4 / height, "xanchor": "left",
                                 "yanchor": "top", "font": {"size": 12}, "bgcolor": "white"}
     if day:  # the day the rest of the pack shows

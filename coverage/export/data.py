@@ -225,8 +225,8 @@ def safe_cell(value):
 def _write_csv(path: Path, header: list[str], rows: list[list], note: str = "") -> Path:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        if note:  # a what-if, band or day: said before the header, so no one mistakes it for the plan
-            w.writerow([f"# {note}"])
+        if note:  # said before the header, so no one mistakes a what-if, a day or a notional plan for the plan
+            fh.write("# " + strip_controls(note).replace("\n", " ").replace("\r", " ") + "\r\n")  # a comment, unquoted
         w.writerow(header)
         for r in rows:
             w.writerow([safe_cell(v) for v in r])
@@ -239,7 +239,9 @@ def export_data(analysis, out_dir: str | Path, *, plan=None, state: list[str] | 
     day), every CSV starts with a ``# …`` line saying so."""
     out = Path(out_dir)
     written = write_layers(analysis, out, plan=plan, state=state)
-    note = " · ".join(p for p in (state or []) if not p.startswith(("Plan revision", "NOTIONAL")))
+    # the view's provenance first, in every CSV (revision and time, what-if, day, band, NOTIONAL): a table passed on
+    # alone still says what it is
+    note = " · ".join(state or [])
 
     def _csv(path, header, rows):
         return _write_csv(path, header, rows, note)
