@@ -76,9 +76,7 @@ def _print_problems(problems, out=None) -> None:
 def cmd_analyze(args) -> int:
     from . import workflow
 
-    if args.revision is not None:
-        if args.sector_file:
-            raise UsageError("give a SECTOR_FILE or --revision, not both")
+    if args.revision is not None and not args.sector_file:
         st = workflow.open_store(args.data_dir)
         info = st.current() if args.revision == "current" else st.revision(_rev_id(args.revision))
         plan = st.load(info.id)
@@ -100,9 +98,20 @@ def cmd_analyze(args) -> int:
             from .engine import _partition
 
             _partition.warm_up()  # the engine's worker processes start while the file is read
+        base = None
+        if not sample:  # a file is measured as import --scope all would: the store's registry where there is one
+            st = workflow.existing_store(args.data_dir, create=bool(args.keep))
+            if st is not None:
+                info = st.current() if args.revision in (None, "current") else st.revision(_rev_id(args.revision))
+                base = (st.load(info.id), f"revision {info.id}")
+            elif args.revision is not None:
+                raise UsageError("--revision needs a plan store (--data-dir DIR)")
+            mapping = _mapping(args, st)
         plan, warnings, sector_path, reg_path = workflow.plan_from_files(
             args.sector_file, contingents=args.contingents, extents=args.extents, repair=args.repair,
-            layer=args.layer, encoding=args.encoding, phases=args.phases)
+            layer=args.layer, encoding=args.encoding, phases=args.phases,
+            **({} if sample else {"mapping": mapping, "crs": _crs_arg(args.crs), "base": base,
+                                  "keep": _parts_arg(args.keep, "--keep")}))
     extra: dict = {}
     active = None
     if args.at:
@@ -151,11 +160,15 @@ def cmd_analyze(args) -> int:
                                altitudes_ft=heights)
         print(f"wrote {', '.join(str(p) for p in written)}", file=sys.stderr)
     if args.json:
+        src = plan.part_sources()
         sys.stdout.write(result.to_json({**extra, "plan": {
             "sectors_file": str(sector_path), "contingents_file": str(reg_path), "notional": bool(plan.notional),
-            "warnings": [w.as_dict() for w in warnings]}}))
+            "warnings": [w.as_dict() for w in warnings], "registry_source": src["registry"]["source"],
+            "extent_source": {layer: v["source"] for layer, v in src["extents"].items()},
+            "parts": src, "notional_parts": plan.notional_parts()}}))
         return 0
     print(_human(result, sector_path, plan.notional, warnings))
+    _print_notional_parts(plan)
     if withdrawn:
         w = extra["whatif"]
         rows = [[layer, _fmt_km2(result.domains[layer]["gap_km2"]), f"{d['gap_km2']:+,.1f}",
@@ -210,6 +223,92 @@ def cmd_analyze(args) -> int:
 
 
 PLAN_SENSORS = "\0plan"  # --sensors with no FILE: the plan's own
+
+
+def _parts_arg(text, flag: str) -> tuple[str, ...]:
+    """``--keep extents,phases`` / ``--defaults registry``: part names (checked by the workflow)."""
+    return tuple(p.strip().lower() for p in (text or "").replace(";", ",").split(",") if p.strip())
+
+
+def _crs_arg(text) -> int | None:
+    """``--crs EPSG:32636`` (or ``32636``): an EPSG code a sector file may be drawn in."""
+    if not text:
+        return None
+    from .ingest._sniff import ALLOWED_EPSG
+
+    t = str(text).strip().upper().removeprefix("EPSG:").removeprefix("EPSG").strip(": ")
+    if not t.isdigit():
+        raise UsageError(f"--crs {text!r}: give an EPSG code, e.g. --crs EPSG:32636")
+    code = int(t)
+    if code not in ALLOWED_EPSG:
+        raise UsageError(f"--crs EPSG:{code} is not one of the CRSs we accept ("
+                         + ", ".join(f"EPSG:{k}" for k in sorted(ALLOWED_EPSG)) + ")", rule="crs-not-allowed")
+    return code
+
+
+def _mapping(args, st):
+    """The field mapping of ``--mapping NAME`` (saved in the store) with ``--field``/``--set`` on top; saved under
+    ``--save-mapping NAME`` when asked. None when there is none."""
+    from .ingest.mapping import FieldMapping
+
+    given = FieldMapping.parse(args.field, args.set)
+    if not (args.mapping or args.save_mapping):
+        return given or None
+    if st is None:
+        from . import workflow
+
+        st = workflow.open_store(args.data_dir)
+    mapping = FieldMapping()
+    if args.mapping:
+        doc = st.mapping(args.mapping)
+        if doc is None:
+            names = st.mappings()
+            raise UsageError(f"--mapping {args.mapping!r}: no mapping of that name is saved in the plan store ("
+                             + (f"saved: {', '.join(names)}" if names else "none is saved yet: save one with "
+                                "--save-mapping NAME") + ")", rule="mapping-invalid")
+        mapping = FieldMapping.from_doc(doc)
+    mapping = mapping.merged(given)
+    if args.save_mapping:
+        if not mapping:
+            raise UsageError("--save-mapping needs --field or --set (or --mapping) to save", rule="mapping-invalid")
+        st.save_mapping(args.save_mapping, mapping.as_doc(), author=_author(args))
+        print(f"saved mapping {args.save_mapping!r}: {mapping.describe()}", file=sys.stderr)
+    return mapping or None
+
+
+def _print_notional_parts(plan, out=None) -> None:
+    """The line every view of a plan that is not notional gives when some of its parts are."""
+    parts = plan.notional_parts()
+    if parts:
+        names = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+        print(f"\n*** NOTIONAL parts: this plan is not notional, but its {names} "
+              f"{'is' if len(parts) == 1 else 'are'} NOTIONAL (illustrative, not a real deployment) ***",
+              file=out or sys.stdout)
+
+
+def _print_parts(prop, out=None) -> None:
+    """Each part of the proposed plan and where it comes from (the preview's part list)."""
+    out = out or sys.stdout
+    parts = prop.parts or {}
+    src, choice = parts.get("sources") or {}, parts.get("choices") or {}
+    if not src:
+        return
+    given = set(prop.inputs.extents.layers) if prop.inputs.extents is not None else set()
+    word = {"file": "from the import", "keep": "kept", "national": "national default"}
+    rows = []
+    for name in ("registry", "phases", "sensors"):
+        v = src.get(name) or {}
+        how = word.get(choice.get(name, ""), "")
+        if name != "registry" and not v.get("present", True):
+            text = f"no {name}" + (" (the current revision has none)" if choice.get(name) == "keep" else "")
+        else:
+            text = v.get("source", "")
+        rows.append([name, how, _safe(text), "NOTIONAL" if v.get("notional") and v.get("present", True) else ""])
+    for layer, v in (src.get("extents") or {}).items():
+        how = "from the import" if layer in given else ("national default" if v.get("default") else "kept")
+        rows.append([f"{layer} extent", how, _safe(v.get("source", "")), "NOTIONAL" if v.get("notional") else ""])
+    print(f"Parts of the new plan (scope {prop.inputs.scope}):", file=out)
+    print(_table(["part", "from", "source", ""], rows, align="llll"), file=out)
 
 
 def _sensor_set(args, plan):
@@ -292,7 +391,7 @@ def _rev_id(text) -> int:
 def _author(args) -> str:
     import getpass
 
-    return args.author or os.environ.get("UA_COVERAGE_AUTHOR") or getpass.getuser()
+    return getattr(args, "author", None) or os.environ.get("UA_COVERAGE_AUTHOR") or getpass.getuser()
 
 
 def _print_diff(d: dict, out=None) -> None:
@@ -321,6 +420,11 @@ def _print_diff(d: dict, out=None) -> None:
              f"({e['change_km2']:+,.1f}; {e['source']})")
     _listed_changes(line, "phase", d.get("phases", {}), "name")
     _listed_changes(line, "sensor", d.get("sensors", {}), "sensor_id", _sensor_change)
+    for c in d.get("parts", []):
+        a, b = c["from"], c["to"]
+        flag = (f"notional {'yes' if a['notional'] else 'no'} -> {'yes' if b['notional'] else 'no'}; "
+                if a["notional"] != b["notional"] else "")
+        line(f"  ~ part       {c['part']}: {flag}{_safe(a['source']) or '-'} -> {_safe(b['source']) or '-'}")
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         line(f"  ! notional   {'yes' if nt['from'] else 'no'} -> {'yes' if nt['to'] else 'no'}")
@@ -350,8 +454,11 @@ def _print_effect(effect: dict, out=None) -> None:
     print("Coverage effect (km², before -> after):", file=out)
     for layer, v in effect.items():
         g, o = v["gap_km2"], v["overlap_km2"]
+        x = v.get("outside_km2")
+        beyond = (f"   outside the extent {x['before']:>10,.1f} -> {x['after']:>10,.1f} ({x['change']:+,.1f})"
+                  if x else "")
         print(f"  {layer:<11} gap {g['before']:>11,.1f} -> {g['after']:>11,.1f} ({g['change']:+,.1f})   "
-              f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f})", file=out)
+              f"overlap {o['before']:>10,.1f} -> {o['after']:>10,.1f} ({o['change']:+,.1f}){beyond}", file=out)
 
 
 def cmd_import(args) -> int:
@@ -364,10 +471,13 @@ def cmd_import(args) -> int:
     st = workflow.open_store(args.data_dir)
     cur = st.current()
     base = cur.id if args.base is None else _rev_id(args.base)
+    mapping = _mapping(args, st) if args.file else None
     prop = workflow.propose(st, sectors=args.file, contingents=args.contingents, extents=args.extents,
                             phases=args.phases, sensors=args.sensors,
                             scope=args.scope, notional=args.notional, base=base, repair=args.repair,
-                            layer=args.layer, encoding=args.encoding, progress=_progress("partition", "tiles"))
+                            layer=args.layer, encoding=args.encoding, progress=_progress("partition", "tiles"),
+                            mapping=mapping, crs=_crs_arg(args.crs), keep=_parts_arg(args.keep, "--keep"),
+                            defaults=_parts_arg(args.defaults, "--defaults"))
     for w in prop.warnings:
         print(f"warning: {w.text('cli')}", file=sys.stderr)
     if not prop.accepted:
@@ -376,7 +486,9 @@ def cmd_import(args) -> int:
         _print_problems(prop.problems)
         if prop.unknown_codes:
             print(f"  To add {', '.join(prop.unknown_codes)} in the same revision, give a registry that lists "
-                  "them: --contingents CSV (code,name,colour,notes).", file=sys.stderr)
+                  "them: --contingents CSV (code,name,colour,notes)"
+                  + (", or --defaults registry for a registry of the ISO 3166-1 names of the nations the plan assigns"
+                     if args.scope == "all" else "") + ".", file=sys.stderr)
         return 1
     if args.file and args.scope != "all" and prop.removed_by_scope.get("all"):
         kept = len(prop.removed_by_scope["all"]) - len(prop.removed_by_scope[args.scope])
@@ -385,6 +497,9 @@ def cmd_import(args) -> int:
                   "them).")
     for note in prop.registry_notes:
         print(f"registry: {note}")
+    _print_parts(prop)
+    if prop.plan is not None:
+        _print_notional_parts(prop.plan)
     _print_diff(prop.diff)
     if not prop.changed:
         print(f"No change: revision {base} stays current; nothing was committed.")
@@ -511,10 +626,25 @@ def _human(result, path, sample: bool, warnings) -> str:
 
 
 def cmd_validate(args) -> int:
+    from . import workflow
     from .ingest import validate_file
 
-    report = validate_file(args.file, contingents=args.contingents, repair=args.repair, layer=args.layer,
-                           encoding=args.encoding)
+    # the registry import would check against: --contingents, else the plan store's revision (where a store
+    # exists), else the sample's; and the extents import would measure against (see --scope, --keep)
+    st = workflow.existing_store(args.data_dir, create=bool(args.save_mapping))
+    basis = workflow.answer_basis(st, None if args.revision is None else (
+        "current" if args.revision == "current" else _rev_id(args.revision)), contingents=args.contingents,
+        scope=args.scope, keep=_parts_arg(args.keep, "--keep"), defaults=_parts_arg(args.defaults, "--defaults"))
+    if basis["registry"] is not None:
+        codes = set(basis["registry"]["code"])
+    else:  # --defaults registry: a registry of national names, so every country is known
+        from .ingest.nations import country_codes
+
+        codes = country_codes()
+    report = validate_file(args.file, registry=codes, repair=args.repair, layer=args.layer,
+                           encoding=args.encoding, mapping=_mapping(args, st), crs=_crs_arg(args.crs))
+    report["registry_source"] = basis["registry_source"]
+    report["extent_source"] = basis["extent_source"]
     if args.json:
         json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
         print()
@@ -683,6 +813,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _add_file_options(p) -> None:
+    """A sector file as staff have it: its own field names, values every feature takes, a CRS it lacks."""
+    p.add_argument("--field", action="append", default=[], metavar="TARGET=SOURCE",
+                   help="read the file's field SOURCE as the data model's TARGET (repeatable: --field "
+                        "sector_id=SECT_ID --field contingent=NATION)")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="give every feature this value (repeatable: --set domain=air --set kind=zone)")
+    p.add_argument("--mapping", metavar="NAME", help="a field mapping saved in the plan store (--save-mapping); "
+                   "--field and --set add to it")
+    p.add_argument("--save-mapping", metavar="NAME", help="save the mapping given (--mapping, --field, --set) in the "
+                   "plan store under NAME")
+    p.add_argument("--crs", metavar="EPSG:N", help="the CRS a file that declares none was drawn in (e.g. a shapefile "
+                   "without .prj: --crs EPSG:32636); refused for a file that declares its own")
+
+
+def _add_parts_options(p, defaults: bool = True) -> None:
+    p.add_argument("--keep", metavar="PARTS", help="parts to keep from the current revision (comma-separated: "
+                   "extents,registry,phases,sensors); with --scope all the extents are national, and there are no "
+                   "phases and no sensors, unless kept or given as a file")
+    if defaults:
+        p.add_argument("--defaults", metavar="PARTS", help="parts to take the national defaults for (extents: "
+                       "national extents; phases, sensors: none; registry: ISO 3166-1 names of the nations used)")
+
+
 def _add_analyze(sub) -> None:
     a = sub.add_parser("analyze", help="gaps, overlaps and coverage per layer (default: the sample plan)")
     a.add_argument("sector_file", nargs="?", help="sector file (default: the bundled NOTIONAL sample plan)")
@@ -697,7 +851,9 @@ def _add_analyze(sub) -> None:
     a.add_argument("--repair", action="store_true", help="repair invalid polygons instead of refusing them")
     a.add_argument("--layer", help="the layer to read when the file holds several")
     a.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
-    a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number)")
+    a.add_argument("--revision", metavar="ID", help="analyse a plan revision from the store ('current' or a number); "
+                   "with a SECTOR_FILE: the revision whose registry (and --keep parts) the file is analysed with "
+                   "(default: the store's current one, where a store exists)")
     a.add_argument("--at", metavar="YYYY-MM-DD", help="only the sectors active on that day (validity dates, phases)")
     a.add_argument("--without", metavar="CODES", help="what-if: the plan as if these nations withdrew (comma-separated "
                                                        "ISO codes); the JSON gains a \"whatif\" block of changes")
@@ -709,6 +865,8 @@ def _add_analyze(sub) -> None:
     a.add_argument("--timeline", action="store_true",
                    help="add the figures of every interval with a constant set of active sectors, and handover gaps")
     a.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    _add_file_options(a)
+    _add_parts_options(a, defaults=False)
     a.set_defaults(func=cmd_analyze)
 
 
@@ -735,6 +893,8 @@ def _add_import(sub) -> None:
     im.add_argument("--layer", help="the layer to read when the file holds several")
     im.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV")
     im.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP)
+    _add_file_options(im)
+    _add_parts_options(im)
     im.set_defaults(func=cmd_import)
 
 
@@ -766,11 +926,19 @@ def _add_rollback(sub) -> None:
 def _add_validate(sub) -> None:
     v = sub.add_parser("validate", help="would this file be accepted as a new plan revision?")
     v.add_argument("file")
-    v.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the sample's)")
+    v.add_argument("--contingents", metavar="CSV", help="contingents registry (default: the plan store's current "
+                   "one where a store exists, else the sample's)")
     v.add_argument("--json", action="store_true", help="print the stable JSON report (see README)")
     v.add_argument("--repair", action="store_true", help="accept invalid polygons by repairing them")
     v.add_argument("--layer", help="the layer to read when the file holds several")
     v.add_argument("--encoding", help="text encoding of a shapefile without .cpg, or of a CSV (e.g. cp1251)")
+    v.add_argument("--data-dir", metavar="DIR", help=DATA_DIR_HELP + "; its current revision's registry is the "
+                   "default where a store exists")
+    v.add_argument("--revision", metavar="ID", help="check against this revision's registry (default: current)")
+    v.add_argument("--scope", choices=["layers", "sectors", "all"], default="layers",
+                   help="the scope of the import this answers for (decides the extents reported)")
+    _add_file_options(v)
+    _add_parts_options(v)
     v.set_defaults(func=cmd_validate)
 
 

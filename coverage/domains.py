@@ -49,6 +49,15 @@ class Extents:
         return h.hexdigest()[:16]
 
 
+#: the layers whose national default is NOTIONAL (no national definition exists: the sample's belt stands in)
+NOTIONAL_DEFAULTS = frozenset({"monitoring"})
+
+
+def national_notional(layer: str) -> bool:
+    """Whether the national default extent of ``layer`` is notional (the monitoring belt is the sample's)."""
+    return layer in NOTIONAL_DEFAULTS
+
+
 @lru_cache(maxsize=1)
 def national_extents() -> Extents:
     """Ukraine's land (outline), its territorial sea, air = land ∪ sea.

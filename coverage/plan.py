@@ -39,6 +39,9 @@ class Plan:
     phases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(PHASE_FIELDS)))
     #: the sensor set (points with a reach, see :mod:`ua_coverage.ingest.sensors`), maybe empty
     sensors: gpd.GeoDataFrame = field(default_factory=lambda: empty_sensors())
+    #: where each part came from and whether it is notional: ``{"registry" | "phases" | "sensors": {"source",
+    #: "notional"}, "extents": {LAYER: {"source", "notional"}}}`` for the plan's own parts (see :meth:`part_sources`)
+    parts: dict = field(default_factory=dict)
 
     def full_extents(self) -> Extents:
         """National defaults with the plan's own layers on top."""
@@ -46,6 +49,47 @@ class Plan:
 
     def registry(self) -> set[str]:
         return set(self.contingents["code"])
+
+    # -- provenance of the parts -------------------------------------------------------------------------
+    def part_sources(self) -> dict:
+        """Every part of the plan with its source and notional flag: ``registry``, ``phases``, ``sensors`` and
+        ``extents`` per layer (the national defaults for the layers the plan does not define; the monitoring
+        default is the sample's NOTIONAL belt). Parts recorded in :attr:`parts` say so themselves; a plan kept
+        before parts were recorded gets the revision's flag (an extent whose source says NOTIONAL is notional)."""
+        from .domains import national_extents, national_notional
+
+        own = self.parts or {}
+        out = {}
+        for name, present in (("registry", True), ("phases", len(self.phases) > 0), ("sensors", len(self.sensors) > 0)):
+            rec = own.get(name) or {}
+            if not present:
+                out[name] = {"source": "none", "notional": False, "present": False}
+                continue
+            out[name] = {"source": str(rec.get("source", "")), "notional": bool(rec.get("notional", self.notional)),
+                         "present": True}
+        ext = {}
+        nat = national_extents()
+        for layer in ("air", "sea", "land", "monitoring"):
+            rec = (own.get("extents") or {}).get(layer)
+            if layer in self.extents.layers:
+                src = str((rec or {}).get("source") or self.extents.source.get(layer, ""))
+                flag = bool(rec["notional"]) if rec and "notional" in rec else (
+                    self.notional or "NOTIONAL" in src.upper())
+                ext[layer] = {"source": src, "notional": flag, "default": False}
+            else:
+                ext[layer] = {"source": f"national default: {nat.source.get(layer, '')}",
+                              "notional": national_notional(layer), "default": True}
+        out["extents"] = ext
+        return out
+
+    def notional_parts(self) -> list[str]:
+        """The parts of this plan that are NOTIONAL (illustrative) although the plan itself is not: e.g.
+        ``["registry", "monitoring extent"]``. Empty for a notional plan (all of it is) and for a plan with none."""
+        if self.notional:
+            return []
+        src = self.part_sources()
+        out = [n for n in ("registry", "phases", "sensors") if src[n]["present"] and src[n]["notional"]]
+        return out + [f"{layer} extent" for layer, v in src["extents"].items() if v["notional"]]
 
     def without(self, codes) -> "Plan":
         """What-if: the plan as if these contingents withdrew.
@@ -67,7 +111,7 @@ class Plan:
             left = [";".join(c for c in parse_contingents(v) if c not in gone) for v in sensors["contingent"]]
             keep = [bool(x) or not parse_contingents(v) for x, v in zip(left, sensors["contingent"])]
             sensors = sensors.assign(contingent=left)[keep].reset_index(drop=True)
-        return Plan(s, self.contingents, self.extents, self.notional, self.phases, sensors)
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases, sensors, self.parts)
 
     # -- time ----------------------------------------------------------------------------------------------
     def periods(self) -> list[tuple[str | None, str | None]]:
@@ -103,7 +147,7 @@ class Plan:
         if day is None:
             return self
         s = self.sectors[self.active_on(day)].reset_index(drop=True)
-        return Plan(s, self.contingents, self.extents, self.notional, self.phases, self.sensors_on(day))
+        return Plan(s, self.contingents, self.extents, self.notional, self.phases, self.sensors_on(day), self.parts)
 
     def sensors_on(self, day: str | None) -> gpd.GeoDataFrame:
         """The sensors in service on ``day`` (their own ``valid_from``/``valid_to``, both inclusive)."""
@@ -211,6 +255,10 @@ def content_hash(plan: Plan) -> str:
     if len(plan.phases):
         h.update(b"\x00phases")
         h.update(plan.phases.sort_values("name").astype(str).to_csv(index=False).encode())
+    flagged = _flagged_parts(plan)
+    if flagged:  # a part whose notional flag differs from the plan's (absent otherwise: hashes stay what they were)
+        h.update(b"\x00notional-parts")
+        h.update(json.dumps(flagged, sort_keys=True).encode())
     if len(plan.sensors):  # absent from plans without sensors: their hashes stay what they were
         h.update(b"\x00sensors")
         sen = plan.sensors.sort_values("sensor_id", kind="stable")
@@ -218,3 +266,19 @@ def content_hash(plan: Plan) -> str:
             h.update(json.dumps(sensor_attrs(row), sort_keys=True, ensure_ascii=False, default=str).encode())
             h.update(shapely.to_wkb(geom, output_dimension=2))
     return h.hexdigest()
+
+
+def _flagged_parts(plan: Plan) -> dict:
+    """The recorded parts whose notional flag differs from the plan's own (part of the content: a notional
+    registry in a real plan is not the same plan as a real one)."""
+    own = plan.parts or {}
+    out = {}
+    for name in ("registry", "phases", "sensors"):
+        rec = own.get(name)
+        present = name == "registry" or len(getattr(plan, name)) > 0
+        if rec and present and "notional" in rec and bool(rec["notional"]) != bool(plan.notional):
+            out[name] = bool(rec["notional"])
+    for layer, rec in sorted((own.get("extents") or {}).items()):
+        if layer in plan.extents.layers and "notional" in rec and bool(rec["notional"]) != bool(plan.notional):
+            out[f"extent:{layer}"] = bool(rec["notional"])
+    return out

@@ -59,6 +59,8 @@ _TABLE = [
     _r("zip-damaged", "format", cli="Zip the files again."),
     _r("zip-unsupported", "format", cli="Use a plain (deflate) zip without encryption."),
     _r("zip-no-layer", "format", cli="Put one shapefile, GeoPackage, KML or GeoJSON in the zip."),
+    _r("csv-delimiter", "format", cli="Save the CSV again with one delimiter (comma or semicolon) between every field "
+       "and quotes around values that hold it."),
     # limits: checked before the expensive work
     _r("file-too-large", "limits", cli="Split the plan or simplify its polygons."),
     _r("zip-too-large", "limits", cli="Split the plan or simplify its polygons."),
@@ -82,7 +84,9 @@ _TABLE = [
     _r("zip-nested", "security", cli="Do not put archives inside the archive."),
     _r("field-binary", "security", cli="Drop binary fields."),
     # CRS and encoding
-    _r("crs-missing", "crs", cli="Declare the CRS the file was drawn in (a shapefile needs its .prj)."),
+    _r("crs-missing", "crs", cli="Declare the CRS the file was drawn in (a shapefile needs its .prj), or name it with "
+       "--crs EPSG:NNNN (the message says which it looks like).",
+       web="Declare the CRS the file was drawn in (a shapefile needs its .prj)."),
     _r("crs-not-allowed", "crs", cli="Reproject to WGS 84 (EPSG:4326) or one of the accepted CRSs."),
     _r("crs-wrong", "crs", cli="Declare the CRS the coordinates were drawn in (see the message)."),
     _r("latlon-swapped", "crs", cli="Write longitude first (x = lon, y = lat)."),
@@ -93,6 +97,8 @@ _TABLE = [
        web="Add a .cpg file naming a known encoding (e.g. CP1251) to the zip."),
     _r("gpkg-feature-count", "crs", cli="Export the GeoPackage again."),
     _r("crs-mismatch", "crs", cli="Export the file again with the CRS's standard definition (.prj)."),
+    _r("crs-declared", "crs", cli="Leave out --crs: the file declares its own CRS (reproject the file itself to change "
+       "it).", web="Leave the CRS choice empty: the file declares its own."),
     # geometry
     _r("geometry-empty", "geometry", cli="Draw the feature's polygon."),
     _r("geometry-type", "geometry", cli="Sectors must be Polygon or MultiPolygon."),
@@ -125,10 +131,21 @@ _TABLE = [
     _r("phase-unknown", "warnings", "warning", cli="Add the phase to the phases table (--phases CSV).",
        web="Add the phase to the phases table (upload a phases CSV)."),
     _r("no-features", "schema", cli="The file holds no sectors."),
+    _r("mapping-invalid", "schema", cli="Write --field TARGET=SOURCE and --set FIELD=VALUE with TARGET/FIELD one of "
+       "the data model's fields and SOURCE a field of the file; --mapping NAME must name a saved mapping.",
+       web="Map each of the data model's fields to a field the file has."),
     # warnings: accepted, reported
     _r("geometry-z-dropped", "warnings", "warning"),
     _r("geometry-repaired", "warnings", "warning"),
     _r("sector-id-lookalike", "warnings", "warning", cli="Check the sector_id for mixed alphabets."),
+    _r("contingent-normalised", "warnings", "warning", cli="Check that each nation was read as the one you meant."),
+    _r("altitude-converted", "warnings", "warning", cli="Check the altitudes converted to feet (AMSL)."),
+    _r("encoding-guessed", "warnings", "warning",
+       cli="Check the text; name the encoding with --encoding if it was guessed wrong, or save the file as UTF-8.",
+       web="Check the text; save the file as UTF-8 if it was guessed wrong."),
+    _r("field-replaced", "warnings", "warning", cli="Check the mapping: the file's field of that name is not read."),
+    _r("field-derived", "warnings", "warning",
+       cli="The field is derived by ua-coverage and ignored; change the field it derives from instead."),
     # contingents registry
     _r("contingents-unreadable", "registry", cli="Save the registry as a UTF-8 CSV."),
     _r("contingents-field-missing", "registry", cli="The registry needs code, name and colour columns."),
@@ -158,6 +175,8 @@ _TABLE = [
     _r("message-too-long", "workflow", cli="Shorten the message (at most 500 characters).",
        web="Shorten the message (at most 500 characters)."),
     _r("nothing-to-do", "workflow"),
+    _r("parts-invalid", "workflow", cli="Name each part (extents, registry, phases, sensors) once: in --keep, in "
+       "--defaults, or as a file.", web="Choose one source for each part."),
     # error classes' default codes (see errors.py)
     _r("error", "error"),
     _r("ingest", "error"),

@@ -24,6 +24,9 @@ LAYERS = ("air", "sea", "land", "monitoring")
 REQUIRED = ("sector_id", "name", "domain", "kind")
 OPTIONAL = ("contingent", "floor_ft", "ceiling_ft", "phase", "valid_from", "valid_to", "notes")
 CANONICAL = REQUIRED + OPTIONAL
+#: fields ua-coverage writes into its own exports that derive from the data model's (``lead`` = the first code of
+#: ``contingent``): ignored when a file is read, so a round trip through an export is no change
+DERIVED_FIELDS = ("lead",)
 ISO3 = re.compile(r"^[A-Z]{3}$")
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # APP-6 hostile red and its near neighbours are never used for friendly forces.

@@ -75,8 +75,58 @@ def sample_plan() -> Plan:
 
     reg = read_contingents(geodata.sample_contingents_path())
     res = load_sectors(geodata.sample_sectors_path(), registry=set(reg["code"]), strict=True, isolate=False)
-    return Plan(res.sectors, reg, sample_extents(), notional=True, phases=read_phases(geodata.sample_phases_path()),
+    plan = Plan(res.sectors, reg, sample_extents(), notional=True, phases=read_phases(geodata.sample_phases_path()),
                 sensors=_sample_sensors(set(reg["code"])))
+    plan.parts = record_parts(plan, SAMPLE_PARTS)
+    return plan
+
+
+#: where the sample's parts come from (all NOTIONAL)
+SAMPLE_PARTS = {"registry": "sample/contingents.csv (NOTIONAL sample)", "phases": "sample/phases.csv (NOTIONAL sample)",
+                "sensors": "sample/sensors.geojson (NOTIONAL sample)"}
+#: the parts of a plan besides its sectors, each chosen on its own with scope ``all``
+PARTS = ("extents", "registry", "phases", "sensors")
+
+
+def record_parts(plan: Plan, sources: dict | None = None, notional: dict | None = None) -> dict:
+    """The complete record of a plan's parts (what a revision keeps): :meth:`Plan.part_sources` with the given
+    ``sources`` and ``notional`` flags (by part name, or ``extents`` → {layer: ...}) on top."""
+    rec = plan.part_sources()
+    for name, src in (sources or {}).items():
+        if name == "extents":
+            for layer, s in src.items():
+                rec["extents"][layer]["source"] = s
+        elif rec[name]["present"]:
+            rec[name]["source"] = src
+    for name, flag in (notional or {}).items():
+        if name == "extents":
+            for layer, f in flag.items():
+                if not rec["extents"][layer]["default"]:
+                    rec["extents"][layer]["notional"] = bool(f)
+        elif rec[name]["present"]:
+            rec[name]["notional"] = bool(flag)
+    return rec
+
+
+def national_registry(codes, colours_from=None):
+    """A registry of the nations ``codes`` names: ISO 3166-1 English short names, the colour ``colours_from`` (a
+    registry) gives a nation it lists, a suggested distinct colour otherwise. Returns ``(registry, codes that are no
+    country)``."""
+    import pandas as pd
+
+    from .colours import suggest
+    from .ingest.nations import is_country, name_of
+
+    codes = sorted(set(codes))
+    known = dict(zip(colours_from["code"], colours_from["colour"])) if colours_from is not None else {}
+    unknown = [c for c in codes if not is_country(c)]
+    codes = [c for c in codes if is_country(c)]
+    fresh = [c for c in codes if c not in known]
+    extra = dict(zip(fresh, suggest([known[c] for c in codes if c in known], len(fresh)) if fresh else []))
+    frame = pd.DataFrame({"code": codes, "name": [name_of(c) for c in codes],
+                          "colour": [known.get(c) or extra[c] for c in codes], "notes": [""] * len(codes)},
+                         columns=["code", "name", "colour", "notes"])
+    return frame, unknown
 
 
 def _sample_sensors(registry: set[str]):
@@ -100,12 +150,19 @@ def analyze_sample(min_area_km2: float | None = None):
 
 
 def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair: bool = False,
-                    layer: str | None = None, encoding: str | None = None, phases=None):
+                    layer: str | None = None, encoding: str | None = None, phases=None, mapping=None,
+                    crs: int | None = None, base=None, keep=()):
     """A plan from local files for analysis (lenient: no upload limits, unknown codes reported, not refused).
 
-    With no ``sector_file``, the NOTIONAL sample plan with its own extents, phases and sensors. Returns
-    ``(plan, warnings, sectors_label, registry_label)``; raises
-    :class:`~ua_coverage.errors.ValidationError` if the file breaks a rule other than the limits.
+    With no ``sector_file``, the NOTIONAL sample plan with its own extents, phases and sensors. A file is the
+    whole plan, measured as ``import FILE --scope all`` would: the national extents (``extents`` replaces the
+    layers it names), no phases, no sensors. ``base`` is ``(plan, label)`` of a stored revision (the plan store's
+    current one, where a store exists): its registry is used when no ``contingents`` is given, and the parts named in
+    ``keep`` (``extents``, ``phases``, ``sensors``, ``registry``) are taken from it. ``mapping`` and ``crs`` are the
+    file's field mapping and declared CRS (see :func:`ua_coverage.ingest.read_sectors`).
+
+    Returns ``(plan, warnings, sectors_label, registry_label)``; ``plan.parts`` records where each part came from.
+    Raises :class:`~ua_coverage.errors.ValidationError` if the file breaks a rule other than the limits.
     """
     from pathlib import Path
 
@@ -116,27 +173,127 @@ def plan_from_files(sector_file=None, *, contingents=None, extents=None, repair:
     from .ingest.registry import read_contingents
 
     sample = sector_file is None
+    keep = set(keep or ())
+    if keep and base is None:
+        raise UsageError("--keep takes parts of a stored revision: give --revision N or --data-dir DIR",
+                         rule="parts-invalid")
     sector_path = geodata.sample_sectors_path() if sample else Path(sector_file)
-    reg_path = Path(contingents) if contingents else geodata.sample_contingents_path()
-    registry = read_contingents(reg_path)
-    res = load_sectors(sector_path, strict=False, repair=repair, layer=layer, encoding=encoding)
+    base_plan, base_label = base if base is not None else (None, "")
+    sources: dict = {"extents": {}}
+    flags: dict = {"extents": {}}
+    if contingents:
+        reg_path = Path(contingents)
+        registry = read_contingents(reg_path)
+        sources["registry"], flags["registry"] = reg_path.name, False
+    elif base_plan is not None and not sample:
+        registry, reg_path = base_plan.contingents, base_label
+        prior = base_plan.part_sources()["registry"]
+        sources["registry"] = _kept(prior["source"], base_label)
+        flags["registry"] = prior["notional"]
+    else:
+        reg_path = geodata.sample_contingents_path()
+        registry = read_contingents(reg_path)
+        sources["registry"], flags["registry"] = SAMPLE_PARTS["registry"], True
+    res = load_sectors(sector_path, strict=False, repair=repair, layer=layer, encoding=encoding,
+                       **({} if sample else {"mapping": mapping, "crs": crs}))
     from .ingest.phases import read_phases
 
-    own = sample_extents() if sample else Extents({}, {})
+    if sample:
+        own = sample_extents()
+    elif "extents" in keep:
+        own = base_plan.extents
+        prior = base_plan.part_sources()["extents"]
+        for layer_ in own.layers:
+            sources["extents"][layer_] = _kept(prior[layer_]["source"], base_label)
+            flags["extents"][layer_] = prior[layer_]["notional"]
+    else:
+        own = Extents({}, {})
     if extents:
-        own = own.replace(read_extents(extents))
+        given = read_extents(extents)
+        own = own.replace(given)
+        for layer_ in given.layers:
+            sources["extents"][layer_], flags["extents"][layer_] = Path(extents).name, False
+    table, sensor_set = None, None
     if phases is not None:
         table = read_phases(phases)
+        sources["phases"], flags["phases"] = Path(phases).name, False
     elif sample:
         table = read_phases(geodata.sample_phases_path())
-    else:
-        table = None
+        sources["phases"], flags["phases"] = SAMPLE_PARTS["phases"], True
+    elif "phases" in keep:
+        table = base_plan.phases
+        sources["phases"] = _kept(base_plan.part_sources()["phases"]["source"], base_label)
+        flags["phases"] = base_plan.part_sources()["phases"]["notional"]
+    if sample:
+        sensor_set = _sample_sensors(set(registry["code"]))
+        sources["sensors"], flags["sensors"] = SAMPLE_PARTS["sensors"], True
+    elif "sensors" in keep:
+        sensor_set = base_plan.sensors
+        sources["sensors"] = _kept(base_plan.part_sources()["sensors"]["source"], base_label)
+        flags["sensors"] = base_plan.part_sources()["sensors"]["notional"]
     plan = Plan(res.sectors, registry, own, notional=sample)
     if table is not None:
         plan.phases = table
-    if sample:
-        plan.sensors = _sample_sensors(set(registry["code"]))
+    if sensor_set is not None:
+        plan.sensors = sensor_set
+    plan.parts = record_parts(plan, sources, flags)
     return plan, res.warnings, sector_path, reg_path
+
+
+def existing_store(data_dir=None, *, url: str | None = None, create: bool = False):
+    """The plan store when one exists (``data_dir`` given, a database URL set, or a ``plan.sqlite`` in the resolved
+    data directory), else None — so that ``validate`` and ``analyze FILE`` answer against the store's registry where
+    there is one, without making one where there is none (``create`` makes it anyway)."""
+    import os
+
+    from .store import resolve_data_dir
+
+    if create or data_dir or url or os.environ.get("UA_COVERAGE_DATABASE_URL") or (
+            resolve_data_dir(None) / "plan.sqlite").exists():
+        return open_store(data_dir, url=url)
+    return None
+
+
+def answer_basis(store, revision=None, *, contingents=None, scope: str = "all", keep=(), defaults=()) -> dict:
+    """What ``validate`` and ``analyze FILE`` answer against, as ``import`` would: ``{"plan": base plan or None,
+    "label": "revision N", "registry": frame, "registry_source": text, "extent_source": {LAYER: text},
+    "info": RevisionInfo or None}``. The registry is ``contingents`` (a path), else the stored revision's
+    (``revision``, default the current one; see :func:`existing_store`), else the sample's; the extents are those
+    :func:`part_choices` picks for ``scope``."""
+    from pathlib import Path
+
+    from . import geodata
+    from .domains import national_extents
+    from .ingest.registry import read_contingents
+
+    info = plan = None
+    if store is not None:
+        info = store.current() if revision in (None, "current") else store.revision(int(revision))
+        plan = store.load(info.id)
+    elif revision not in (None, "current"):
+        raise UsageError("--revision needs a plan store (--data-dir DIR)")
+    label = f"revision {info.id}" if info else ""
+    keep, defaults = check_parts(keep, defaults, given={"registry": contingents is not None})
+    choice = part_choices(scope, keep, defaults, given={"registry": contingents is not None})
+    if contingents is not None:
+        registry, reg_source = read_contingents(contingents), Path(contingents).name
+    elif plan is not None and choice["registry"] == "keep":
+        registry = plan.contingents
+        reg_source = _kept(plan.part_sources()["registry"]["source"], info.id)
+    elif choice["registry"] == "national":
+        registry, reg_source = None, "ISO 3166-1 names of the nations the plan assigns"
+    else:
+        registry, reg_source = read_contingents(geodata.sample_contingents_path()), SAMPLE_PARTS["registry"]
+    nat = national_extents()
+    ext = {}
+    own = plan.part_sources()["extents"] if plan is not None else {}
+    for layer in LAYERS:
+        if plan is not None and choice["extents"] == "keep" and not own[layer]["default"]:
+            ext[layer] = _kept(own[layer]["source"], info.id)
+        else:
+            ext[layer] = f"national default: {nat.source.get(layer, '')}"
+    return {"plan": plan, "info": info, "label": label, "registry": registry, "registry_source": reg_source,
+            "extent_source": ext, "choices": choice}
 
 
 # -- analysis ------------------------------------------------------------------------------------------------
@@ -196,6 +353,11 @@ class Inputs:
     source_name: str = ""
     source_format: str = ""
     warnings: list = field(default_factory=list)
+    #: parts to keep from the base revision / to take national defaults for (see :func:`part_choices`)
+    keep: tuple = ()
+    defaults: tuple = ()
+    #: each offered file's name, by input ("contingents", "extents", "phases", "sensors")
+    labels: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -212,6 +374,9 @@ class Proposal:
     registry_notes: list[str] = field(default_factory=list)
     unknown_codes: list[str] = field(default_factory=list)
     changed: bool = False
+    #: each part of the new plan: ``{"choices": {PART: "file" | "keep" | "national"}, "sources": record}``
+    #: (see :func:`record_parts`), what the preview lists
+    parts: dict = field(default_factory=dict)
 
     @property
     def accepted(self) -> bool:
@@ -231,7 +396,7 @@ class Proposal:
                "inputs": _inputs_doc(self.inputs), "plan": None if self.plan is None else _plan_doc(self.plan),
                "problems": [_problem_doc(p) for p in self.problems], "diff": self.diff, "summary": self.summary,
                "removed_by_scope": self.removed_by_scope, "registry_notes": list(self.registry_notes),
-               "unknown_codes": list(self.unknown_codes), "changed": bool(self.changed)}
+               "unknown_codes": list(self.unknown_codes), "changed": bool(self.changed), "parts": self.parts}
         return json.dumps(doc, ensure_ascii=False, default=_plain).encode("utf-8")
 
     @staticmethod
@@ -254,7 +419,8 @@ class Proposal:
                 problems=[_problem_from(p) for p in doc["problems"]], diff=_dict(doc["diff"]),
                 summary=_dict(doc["summary"]), removed_by_scope=_dict(doc["removed_by_scope"]),
                 registry_notes=[str(n) for n in doc["registry_notes"]],
-                unknown_codes=[str(c) for c in doc["unknown_codes"]], changed=bool(doc["changed"]))
+                unknown_codes=[str(c) for c in doc["unknown_codes"]], changed=bool(doc["changed"]),
+                parts=_dict(doc.get("parts", {})))
         except Exception as exc:  # noqa: BLE001 - whatever is wrong inside, the bytes are not a proposal
             raise ProposalUnreadable(f"a damaged pending proposal ({type(exc).__name__}: {str(exc)[:200]})") from None
 
@@ -379,7 +545,7 @@ def _problem_from(doc: dict) -> Problem:
 def _plan_doc(plan: Plan) -> dict:
     from .store.sql import phase_rows, registry_rows
 
-    return {"notional": bool(plan.notional), "sectors": _sectors_doc(plan.sectors),
+    return {"notional": bool(plan.notional), "parts": plan.parts or {}, "sectors": _sectors_doc(plan.sectors),
             "contingents": _table_doc(plan.contingents, registry_rows), "extents": _extents_doc(plan.extents),
             "phases": _table_doc(plan.phases, phase_rows), "sensors": _sensors_doc(plan.sensors)}
 
@@ -387,7 +553,7 @@ def _plan_doc(plan: Plan) -> dict:
 def _plan_from(doc: dict) -> Plan:
     return Plan(_sectors_from(doc["sectors"]), _table_from(doc["contingents"]), _extents_from(doc["extents"]),
                 notional=bool(doc["notional"]), phases=_table_from(doc["phases"], ""),
-                sensors=_sensors_from(doc["sensors"]))
+                sensors=_sensors_from(doc["sensors"]), parts=_dict(doc.get("parts", {})))
 
 
 def _inputs_doc(inp: Inputs) -> dict:
@@ -401,7 +567,8 @@ def _inputs_doc(inp: Inputs) -> dict:
             "extents": opt(inp.extents, _extents_doc), "phases": opt(inp.phases, lambda f: _table_doc(f, phase_rows)),
             "sensors": opt(inp.sensors, _sensors_doc), "scope": inp.scope, "notional": bool(inp.notional),
             "source_name": inp.source_name, "source_format": inp.source_format,
-            "warnings": [_problem_doc(w) for w in inp.warnings]}
+            "warnings": [_problem_doc(w) for w in inp.warnings], "keep": list(inp.keep),
+            "defaults": list(inp.defaults), "labels": dict(inp.labels)}
 
 
 def _inputs_from(doc: dict) -> Inputs:
@@ -415,15 +582,64 @@ def _inputs_from(doc: dict) -> Inputs:
                   extents=opt("extents", _extents_from), phases=opt("phases", lambda d: _table_from(d, "")),
                   sensors=opt("sensors", _sensors_from), scope=scope, notional=bool(doc["notional"]),
                   source_name=str(doc["source_name"]), source_format=str(doc["source_format"]),
-                  warnings=[_problem_from(w) for w in doc["warnings"]])
+                  warnings=[_problem_from(w) for w in doc["warnings"]],
+                  keep=tuple(str(k) for k in doc.get("keep", ()) if str(k) in PARTS),
+                  defaults=tuple(str(k) for k in doc.get("defaults", ()) if str(k) in PARTS),
+                  labels={str(k): str(v) for k, v in _dict(doc.get("labels", {})).items()})
+
+
+def check_parts(keep=(), defaults=(), *, given: dict | None = None) -> tuple[tuple, tuple]:
+    """``--keep`` and ``--defaults`` checked: known parts, each named once, none also given as a file (an extents
+    file may be laid over kept or national extents). Raises :class:`UsageError` (``parts-invalid``)."""
+    keep, defaults = tuple(dict.fromkeys(keep or ())), tuple(dict.fromkeys(defaults or ()))
+    bad = [p for p in keep + defaults if p not in PARTS]
+    if bad:
+        raise UsageError(f"{', '.join(bad)} is not a part of a plan; the parts are {', '.join(PARTS)}",
+                         rule="parts-invalid")
+    both = sorted(set(keep) & set(defaults))
+    if both:
+        raise UsageError(f"{', '.join(both)}: keep the current one or take the national default, not both",
+                         rule="parts-invalid")
+    flag = {"registry": "--contingents", "phases": "--phases", "sensors": "--sensors"}
+    clash = [p for p in keep + defaults if p in flag and (given or {}).get(p)]
+    if clash:
+        raise UsageError(f"{', '.join(clash)} is given as a file ({', '.join(flag[p] for p in clash)}) and also named "
+                         "in --keep/--defaults; choose one", rule="parts-invalid")
+    return keep, defaults
+
+
+def part_choices(scope: str, keep=(), defaults=(), given: dict | None = None) -> dict[str, str]:
+    """Where each part of the new plan comes from: ``file`` (offered with the import), ``keep`` (the base
+    revision's) or ``national`` (national extents; no phases; no sensors; a registry of ISO 3166-1 names).
+
+    With scope ``layers`` or ``sectors`` a part not offered is kept; with ``all`` (the file is the whole plan) the
+    extents, phases and sensors are the national defaults unless kept, and the registry is kept (it says which
+    nations exist) unless ``defaults`` names it. An extents file lays its layers over the kept or national ones.
+    """
+    given = given or {}
+    out = {}
+    for part in PARTS:
+        if given.get(part) and part != "extents":
+            out[part] = "file"
+        elif part in keep:
+            out[part] = "keep"
+        elif part in defaults:
+            out[part] = "national"
+        else:
+            out[part] = "national" if scope == "all" and part != "registry" else "keep"
+    return out
 
 
 def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, sensors=None,
                 scope: str = DEFAULT_SCOPE,
                 notional: bool = False, repair: bool = False, layer: str | None = None,
                 encoding: str | None = None, limits: Limits | None = None, registry: set[str] | None = None,
-                sectors_name: str | None = None) -> tuple[Inputs, list[Problem]]:
-    """Read and check each offered file on its own (strict upload rules). Returns inputs and problems."""
+                sectors_name: str | None = None, mapping=None, crs: int | None = None, keep=(),
+                defaults=()) -> tuple[Inputs, list[Problem]]:
+    """Read and check each offered file on its own (strict upload rules). Returns inputs and problems.
+
+    ``mapping`` (``--field``/``--set``) and ``crs`` (``--crs``) apply to the sector file; ``keep`` and ``defaults``
+    choose the parts not offered (see :func:`part_choices`)."""
     from pathlib import Path
 
     from .ingest import read_sectors
@@ -436,8 +652,10 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, se
     if sectors is None and contingents is None and extents is None and phases is None and sensors is None:
         raise UsageError("nothing to import: give a sector file, a contingents registry, an extents file, a "
                          "phases table or a sensor file", rule="nothing-to-import")
+    keep, defaults = check_parts(keep, defaults, given={"registry": contingents is not None,
+                                                        "phases": phases is not None, "sensors": sensors is not None})
     limits = limits or Limits.from_env()
-    inp = Inputs(scope=scope, notional=notional)
+    inp = Inputs(scope=scope, notional=notional, keep=keep, defaults=defaults)
     problems: list[Problem] = []
     names = []
     tables = (("contingents", contingents, "contingents registry", read_contingents),
@@ -449,10 +667,15 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, se
             continue
         try:
             setattr(inp, attr, read(source))
+            got = getattr(inp, attr)
+            inp.warnings += list(getattr(got, "attrs", {}).get("warnings", []) or [])
         except IngestError as exc:
             problems += exc.problems
         names.append(_label(source, what))
+        inp.labels[attr] = _label(source, what)
     reg = set(inp.contingents["code"]) if inp.contingents is not None else registry
+    if inp.contingents is None and "registry" in defaults:
+        reg = None  # a registry of ISO 3166-1 names is made for the nations the plan uses: checked on the whole plan
     if sensors is not None:
         from .ingest.sensors import read_sensors
 
@@ -461,9 +684,10 @@ def read_inputs(*, sectors=None, contingents=None, extents=None, phases=None, se
         inp.warnings += sensor_warnings
         inp.sensors = frame
         names.append(_label(sensors, "sensor file"))
+        inp.labels["sensors"] = _label(sensors, "sensor file")
     if sectors is not None:
         res = read_sectors(sectors, registry=reg, strict=True, repair=repair, limits=limits, layer=layer,
-                           encoding=encoding)
+                           encoding=encoding, mapping=mapping, crs=crs)
         problems += res.problems
         inp.warnings += res.warnings
         inp.sectors = res.sectors if res.accepted else None
@@ -493,7 +717,7 @@ def propose(store, *, sectors=None, contingents=None, extents=None, phases=None,
             scope: str = DEFAULT_SCOPE,
             notional: bool = False, base: int | None = None, repair: bool = False, layer: str | None = None,
             encoding: str | None = None, limits: Limits | None = None, sectors_name: str | None = None,
-            progress=None) -> Proposal:
+            progress=None, mapping=None, crs: int | None = None, keep=(), defaults=()) -> Proposal:
     """Validate what the user offers against a base revision and work out exactly what committing does.
 
     Parameters
@@ -504,6 +728,10 @@ def propose(store, *, sectors=None, contingents=None, extents=None, phases=None,
     scope : ``layers`` (default), ``sectors`` or ``all`` — see the module docs.
     notional : mark the new revision as notional (illustrative) data.
     base : the revision the change is based on (default: the current one).
+    mapping, crs : the sector file's field mapping (``--field``/``--set``) and declared CRS (``--crs``).
+    keep, defaults : parts (``extents``, ``registry``, ``phases``, ``sensors``) to keep from the base revision / to
+        take the national defaults for (see :func:`part_choices`; scope ``all`` takes the national extents, no phases
+        and no sensors unless kept).
 
     Returns
     -------
@@ -516,7 +744,8 @@ def propose(store, *, sectors=None, contingents=None, extents=None, phases=None,
     inputs, problems = read_inputs(sectors=sectors, contingents=contingents, extents=extents, phases=phases,
                                    sensors=sensors, scope=scope,
                                    notional=notional, repair=repair, layer=layer, encoding=encoding,
-                                   limits=limits, registry=base_plan.registry(), sectors_name=sectors_name)
+                                   limits=limits, registry=base_plan.registry(), sectors_name=sectors_name,
+                                   mapping=mapping, crs=crs, keep=keep, defaults=defaults)
     if problems:
         prop = Proposal(base=base_id, inputs=inputs, problems=problems)
         prop.unknown_codes = sorted({_code_of(p) for p in problems if p.rule == "contingent-unknown"} - {""})
@@ -555,12 +784,39 @@ def air_band_count(sectors) -> int:
 def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limits: Limits) -> Proposal:
     from .engine.diff import change_count, coverage_effect_of, diff_plans
 
+    import pandas as pd
+
+    from .plan import PHASE_FIELDS, empty_sensors
+
     prop = Proposal(base=base_id, inputs=inputs)
     sectors, prop.removed_by_scope = _merge(base_plan.sectors, inputs.sectors, inputs.scope)
-    registry = inputs.contingents if inputs.contingents is not None else base_plan.contingents
-    extents = base_plan.extents.replace(inputs.extents) if inputs.extents is not None else base_plan.extents
-    sensor_set = inputs.sensors if inputs.sensors is not None else base_plan.sensors
+    choice = part_choices(inputs.scope, inputs.keep, inputs.defaults,
+                          given={"registry": inputs.contingents is not None, "phases": inputs.phases is not None,
+                                 "sensors": inputs.sensors is not None})
+    # every part the import does not bring is chosen, never inherited silently (see part_choices)
+    ext_base = base_plan.extents if choice["extents"] == "keep" else Extents({}, {})
+    extents = ext_base.replace(inputs.extents) if inputs.extents is not None else ext_base
+    sensor_set = inputs.sensors if inputs.sensors is not None else (
+        base_plan.sensors if choice["sensors"] == "keep" else empty_sensors())
+    phase_table = inputs.phases if inputs.phases is not None else (
+        base_plan.phases if choice["phases"] == "keep" else pd.DataFrame(columns=list(PHASE_FIELDS)))
+    not_countries: list[str] = []
+    if inputs.contingents is not None:
+        registry = inputs.contingents
+    elif choice["registry"] == "national":
+        from .schema import parse_contingents
+
+        used = {c for cs in sectors["contingents"] for c in cs} | {
+            c for v in sensor_set["contingent"] for c in parse_contingents(v)}
+        registry, not_countries = national_registry(used, base_plan.contingents)
+    else:
+        registry = base_plan.contingents
     prop.problems = _plan_problems(sectors, registry, inputs, sensor_set)
+    for code in not_countries:  # a national registry names countries only
+        prop.problems = [p for p in prop.problems if _code_of(p) != code]
+        prop.problems.append(Problem("contingent-unknown", f"contingent '{code}' is not an ISO 3166-1 country, so a "
+                                     "registry of national names cannot list it; give a registry (--contingents CSV)",
+                                     field="contingent"))
     bands = air_band_count(sectors)
     if bands > limits.max_air_bands:  # refused up front: the analysis would take minutes and gigabytes
         prop.problems.append(Problem("band-limit", f"the air zones form {bands} altitude bands (from their distinct "
@@ -568,22 +824,92 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limit
     if prop.problems:
         return prop
     prop.registry_notes = _registry_notes(base_plan.contingents, registry)
-    phase_table = inputs.phases if inputs.phases is not None else base_plan.phases
     plan = Plan(sectors, registry, extents, notional=inputs.notional, phases=phase_table, sensors=sensor_set)
+    plan.parts = _parts_record(plan, base_plan, base_id, inputs, choice)
+    prop.parts = {"choices": choice, "sources": plan.parts}
     inputs.warnings = [w for w in inputs.warnings if w.rule != "phase-unknown"] + _phase_warnings(plan)
     prop.plan = plan
     base_info = store.revision(base_id)
     prop.diff = diff_plans(base_plan, plan, base_info, None)
+    prop.diff["parts"] = parts_diff(base_plan, plan)
     # a change is what a person would call one: a round trip through another format (dates as text,
     # 5000 vs 5000.0, empty vs null, a ring started elsewhere, sub-0.01 km² reshapes) is none
-    prop.changed = content_hash(plan) != base_info.hash and change_count(prop.diff) > 0
+    flag_changes = sum(1 for c in prop.diff["parts"] if c["from"]["notional"] != c["to"]["notional"])
+    prop.changed = content_hash(plan) != base_info.hash and (change_count(prop.diff) + flag_changes) > 0
     if prop.changed:
         analysis = analyze_plan(plan, progress=progress)
         prop.summary = summary_of(analysis)
     else:
         prop.summary = _summary(store, base_info)
-    prop.diff["coverage"] = coverage_effect_of(_summary(store, base_info)["domains"], prop.summary["domains"])
+    prop.diff["coverage"] = coverage_effect(_summary(store, base_info)["domains"], prop.summary["domains"])
     return prop
+
+
+def coverage_effect(before: dict, after: dict) -> dict:
+    """The coverage effect per layer (:func:`~ua_coverage.engine.diff.coverage_effect_of`) with the part of the
+    sectors beyond the extent, ``outside_km2``, before and after."""
+    from .engine.diff import coverage_effect_of
+
+    eff = coverage_effect_of(before, after)
+    for layer, v in eff.items():
+        a, b = before[layer].get("outside_km2"), after[layer].get("outside_km2")
+        if a is not None and b is not None:
+            v["outside_km2"] = {"before": a, "after": b, "change": b - a}
+    return eff
+
+
+def _kept(src: str, base) -> str:
+    """A kept part's source: the original one, saying since which revision (an id, or "revision N") it is kept."""
+    if "kept from revision" in src:
+        return src
+    rev = base if isinstance(base, str) else f"revision {base}"
+    return f"{src}, kept from {rev}" if src else rev
+
+
+def _parts_record(plan: Plan, base_plan: Plan, base_id: int, inputs: Inputs, choice: dict) -> dict:
+    """Where each part of a proposed plan comes from, and whether it is notional (what the revision records)."""
+    prior = base_plan.part_sources()
+    sources: dict = {"extents": {}}
+    flags: dict = {"extents": {}}
+    labels = inputs.labels
+    for part, attr in (("registry", "contingents"), ("phases", "phases"), ("sensors", "sensors")):
+        how = choice[part]
+        if how == "file":
+            sources[part], flags[part] = labels.get(attr, f"the uploaded {part}"), inputs.notional
+        elif how == "keep":
+            sources[part], flags[part] = _kept(prior[part]["source"], base_id), prior[part]["notional"]
+        else:
+            sources[part] = {"registry": "ISO 3166-1 names of the nations the plan assigns"}.get(part, "none")
+            flags[part] = False
+    given = set(inputs.extents.layers) if inputs.extents is not None else set()
+    for layer in plan.extents.layers:
+        if layer in given:
+            sources["extents"][layer] = labels.get("extents", "the uploaded extents file")
+            flags["extents"][layer] = inputs.notional
+        else:
+            sources["extents"][layer] = _kept(prior["extents"][layer]["source"], base_id)
+            flags["extents"][layer] = prior["extents"][layer]["notional"]
+    return record_parts(plan, sources, flags)
+
+
+def parts_diff(a: Plan, b: Plan) -> list[dict]:
+    """The parts whose source or notional flag differs from ``a`` to ``b``: ``[{"part", "from": {"source",
+    "notional"}, "to": {...}}]`` (``part`` is ``registry``, ``phases``, ``sensors`` or ``extent:LAYER``)."""
+    pa, pb = a.part_sources(), b.part_sources()
+    out = []
+    rows = [(n, pa[n], pb[n]) for n in ("registry", "phases", "sensors")]
+    rows += [(f"extent:{layer}", pa["extents"][layer], pb["extents"][layer]) for layer in LAYERS]
+    import re
+
+    def origin(src: str) -> str:  # a part kept from one revision to the next is the same part
+        return re.sub(r"(^|, )kept from revision \d+$", "", src or "")
+
+    for name, x, y in rows:
+        fx = {"source": x["source"], "notional": bool(x["notional"])}
+        fy = {"source": y["source"], "notional": bool(y["notional"])}
+        if fx["notional"] != fy["notional"] or origin(fx["source"]) != origin(fy["source"]):
+            out.append({"part": name, "from": fx, "to": fy})
+    return out
 
 
 def _merge(base, new, scope: str):
@@ -718,8 +1044,10 @@ def diff(store, a: int, b: int) -> dict:
     from .engine.diff import coverage_effect_of, diff_plans
 
     ia, ib = store.revision(a), store.revision(b)
-    d = diff_plans(store.load(a), store.load(b), ia, ib)
-    d["coverage"] = coverage_effect_of(_summary(store, ia)["domains"], _summary(store, ib)["domains"])
+    pa, pb = store.load(a), store.load(b)
+    d = diff_plans(pa, pb, ia, ib)
+    d["parts"] = parts_diff(pa, pb)
+    d["coverage"] = coverage_effect(_summary(store, ia)["domains"], _summary(store, ib)["domains"])
     return d
 
 

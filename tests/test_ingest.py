@@ -130,7 +130,8 @@ BAD = [
      "differ only in case", {}),
     ("domain-invalid", gj(lambda p: mod(p, domain="space")), "domain-invalid", "'space'", {}),
     ("kind-invalid", gj(lambda p: mod(p, kind="patrol")), "kind-invalid", "'patrol'", {}),
-    ("contingent-invalid", gj(lambda p: mod(p, contingent="FRANCE")), "contingent-invalid", "alpha-3", {}),
+    # (a country's name is read as its code since issue 27: "FRANCE" is FRA; a word that names no country is not)
+    ("contingent-invalid", gj(lambda p: mod(p, contingent="ATLANTIS")), "contingent-invalid", "alpha-3", {}),
     ("contingent-unknown", gj(lambda p: mod(p, contingent="XYZ")), "contingent-unknown", "registry", {}),
     ("contingent-duplicate", gj(lambda p: mod(p, contingent="FRA;FRA")), "contingent-duplicate", "twice", {}),
     ("sector-id-duplicate", gj(lambda p: mod(p, sector_id="S-01")), "sector-id-duplicate", "also used", {}),

@@ -398,5 +398,5 @@ def test_a_store_from_before_sensors_is_migrated(tmp_path):
     st = open_store(tmp_path)
     assert len(st.load(1).sensors) == 0 and st.current().id == 1
     con = sqlite3.connect(tmp_path / "plan.sqlite")
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "4"
+    assert con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == "5"
     con.close()

@@ -44,11 +44,15 @@ def guarded(message_output: int, n_outputs: int, prefix: str = ""):
 
 
 def effect_table(effect: dict, table_id: str = "effect-table") -> html.Table:
-    """Gap and overlap km² per layer, before → after (the coverage effect of a change)."""
-    head = html.Tr([html.Th(x) for x in ("layer", "gap km² before", "after", "change", "overlap km² before",
-                                         "after", "change")])
+    """Gap and overlap km² per layer, before → after (the coverage effect of a change), and the area of the sectors
+    beyond the extent (``outside_km2``) when the effect has it."""
+    keys = ["gap_km2", "overlap_km2"] + (["outside_km2"] if all("outside_km2" in v for v in effect.values()) and effect
+                                         else [])
+    words = {"gap_km2": "gap km² before", "overlap_km2": "overlap km² before",
+             "outside_km2": "outside the extent km² before"}
+    head = html.Tr([html.Th("layer")] + [html.Th(x) for k in keys for x in (words[k], "after", "change")])
     rows = [html.Tr([html.Td(layer)] + [html.Td(f"{v[k][w]:+,.1f}" if w == "change" else f"{v[k][w]:,.1f}")
-                                         for k in ("gap_km2", "overlap_km2") for w in ("before", "after", "change")])
+                                         for k in keys for w in ("before", "after", "change")])
             for layer, v in effect.items()]
     return html.Table([html.Thead(head), html.Tbody(rows)], className="effect", id=table_id)
 
@@ -85,6 +89,11 @@ def changes_list(d: dict, list_id: str = "change-list", limit: int = 400) -> htm
     items += [html.Li(f"sensor {c['sensor_id']}: " + ", ".join(
         f"moved {v['moved_m'] / 1000:,.2f} km" if k == "position" else f"{k} {v['from']!r} → {v['to']!r}"
         for k, v in c["changes"].items()), className="attrs") for c in sen.get("changed", [])]
+    for c in d.get("parts", []):
+        a, b = c["from"], c["to"]
+        flag = (f"notional {'yes' if a['notional'] else 'no'} → {'yes' if b['notional'] else 'no'}; "
+                if a["notional"] != b["notional"] else "")
+        items.append(html.Li(f"part {c['part']}: {flag}{a['source'] or '-'} → {b['source'] or '-'}", className="attrs"))
     nt = d.get("notional")
     if nt and nt["from"] != nt["to"]:
         items.append(html.Li(f"notional: {'yes' if nt['from'] else 'no'} → {'yes' if nt['to'] else 'no'}",

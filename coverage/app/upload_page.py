@@ -33,6 +33,11 @@ SCOPE_OPTIONS = [
     {"label": " Sectors — add or replace sectors by sector_id, keep all others", "value": "sectors"},
     {"label": " Whole plan — the file is the whole plan; every sector not in it is removed", "value": "all"},
 ]
+#: the parts a whole-plan upload does not bring: each chosen, never inherited silently
+PART_LABELS = {"extents": "Extents", "registry": "Registry", "phases": "Phases", "sensors": "Sensors"}
+PART_NATIONAL = {"extents": "national extents (land, territorial sea, air = both; monitoring: the sample's NOTIONAL "
+                            "belt)", "registry": "ISO 3166-1 names of the nations the plan assigns",
+                 "phases": "no phases", "sensors": "no sensors"}
 OPTION_CHOICES = [{"label": " repair invalid geometry automatically (reported as warnings)", "value": "repair"},
                   {"label": " mark this revision as NOTIONAL (illustrative) data", "value": "notional"}]
 
@@ -73,6 +78,7 @@ def layout(state: AppState, limits: Limits):
         html.Fieldset([html.Legend("What the sector file replaces"),
                        dcc.RadioItems(id="upload-scope", options=SCOPE_OPTIONS, value=workflow.DEFAULT_SCOPE,
                                       className="radio")], className="upload-fieldset"),
+        _parts_fieldset(state, cur),
         dcc.Checklist(id="upload-options", options=OPTION_CHOICES, value=[], className="checks"),
         html.P(id="upload-size-message", hidden=True, className="error", role="alert"),
         dcc.Loading(html.Div(id="upload-report", role="status"), type="default"),
@@ -101,6 +107,57 @@ def layout(state: AppState, limits: Limits):
             dcc.Loading(html.Div(id="commit-status", role="status"), type="dot"),
         ]),
     ], className="page-narrow")
+
+
+def _parts_fieldset(state: AppState, cur) -> html.Fieldset:
+    """With *Whole plan*, a choice for each part the upload does not bring: the national default, or the current one
+    (named with its source and notional flag); a file dropped for a part above replaces it. The national default is
+    chosen first for a current part that is notional (the registry: kept, it says which nations exist)."""
+    src = state.plan(cur.id).part_sources()
+    rows = []
+    for part, label in PART_LABELS.items():
+        if part == "extents":
+            cur_src = "; ".join(f"{layer}: {v['source']}{' (NOTIONAL)' if v['notional'] else ''}"
+                                for layer, v in src["extents"].items())
+            notional = any(v["notional"] and not v["default"] for v in src["extents"].values())
+        else:
+            v = src[part]
+            cur_src = (v["source"] or f"revision {cur.id}") + (" (NOTIONAL)" if v["notional"] and v["present"] else "") \
+                if v["present"] else "none"
+            notional = v["notional"] and v["present"]
+        value = "national" if notional and part != "registry" else "keep"
+        rows.append(html.Div([html.B(label + ": "), dcc.RadioItems(
+            id=f"upload-part-{part}", value=value, className="radio", inline=False,
+            options=[{"label": f" national default — {PART_NATIONAL[part]}", "value": "national"},
+                     {"label": f" keep the current one — {cur_src[:300]}", "value": "keep"}])]))
+    return html.Fieldset([html.Legend("With Whole plan: the parts the sector file does not bring (a file dropped "
+                                      "above for a part replaces it)")] + rows, className="upload-fieldset",
+                         id="upload-parts")
+
+
+def _parts_div(prop) -> html.Div:
+    """Each part of the proposed plan and where it comes from (id ``preview-parts``)."""
+    parts = prop.parts or {}
+    src, choice = parts.get("sources") or {}, parts.get("choices") or {}
+    if not src:
+        return html.Div(id="preview-parts")
+    given = set(prop.inputs.extents.layers) if prop.inputs.extents is not None else set()
+    word = {"file": "from the upload", "keep": "kept", "national": "national default"}
+    rows = []
+    for name in ("registry", "phases", "sensors"):
+        v = src.get(name) or {}
+        text = v.get("source", "") if v.get("present", True) else f"no {name}"
+        rows.append((name, word.get(choice.get(name), ""), text, bool(v.get("notional") and v.get("present", True))))
+    for layer, v in (src.get("extents") or {}).items():
+        how = "from the upload" if layer in given else ("national default" if v.get("default") else "kept")
+        rows.append((f"{layer} extent", how, v.get("source", ""), bool(v.get("notional"))))
+    body = [html.Tr([html.Td(a), html.Td(b), html.Td(c), html.Td("NOTIONAL" if d else "")]) for a, b, c, d in rows]
+    out = [html.H4("Parts of the new plan"), html.Table([html.Tbody(body)], className="effect", id="parts-table")]
+    if prop.plan is not None and prop.plan.notional_parts():
+        out.append(html.P(f"This revision is not notional, but its {', '.join(prop.plan.notional_parts())} "
+                          "is NOTIONAL (illustrative): every view of it says so.", className="warn",
+                          id="notional-parts"))
+    return html.Div(out, id="preview-parts")
 
 
 def _decode(contents):
@@ -231,7 +288,8 @@ def _preview(state: AppState, prop):
                                         if len(prop.registry_notes) > 20 else [])
     head += [x for n in notes for x in (html.Br(), html.Span(f"registry: {n}", className="warn"))]
     head += [x for w in prop.warnings[:5] for x in (html.Br(), html.Span(f"warning: {w.text('web')}", className="warn"))]
-    return (html.P(head), _scope_table(prop), change_figure(base_plan, prop.plan, prop.diff),
+    return (html.Div([html.P(head), _parts_div(prop)]), _scope_table(prop),
+            change_figure(base_plan, prop.plan, prop.diff),
             html.Div([html.H4("Coverage effect (before → after)"), effect_table(prop.diff.get("coverage", {})),
                       html.H4("Changes"), changes_list(prop.diff)]))
 
@@ -251,11 +309,13 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
         State("upload", "filename"), State("pending", "data"), State("upload-contingents", "filename"),
         State("upload-extents", "filename"), State("registry-additions", "data"), State("upload-phases", "filename"),
         State("upload-sensors", "filename"),
+        Input("upload-part-extents", "value"), Input("upload-part-registry", "value"),
+        Input("upload-part-phases", "value"), Input("upload-part-sensors", "value"),
         prevent_initial_call=True,
     )
     @guarded(0, 12, "Could not check the upload: ")
     def on_input(contents, reg_contents, ext_contents, scope, options, add_clicks, ph_contents, sen_contents,
-                 filename, old, reg_name, ext_name, additions, ph_name, sen_name):
+                 filename, old, reg_name, ext_name, additions, ph_name, sen_name, *part_values):
         user = current_user()
         workflow.drop_pending(store, _token(old), owner=user.name)  # the preview shown before, if it was this user's
         cur = store.current()
@@ -276,20 +336,31 @@ def register(app: dash.Dash, state: AppState, limits: Limits) -> None:
             return (html.Div("The server is busy checking other uploads; try again in a minute. Nothing was "
                              "changed.", className="reject"), None, *hide, files)
         try:
+            choices = dict(zip(PART_LABELS, part_values))
             return _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files,
-                          additions)
+                          additions, choices)
         finally:
             _CHECKS.release()
 
-    def _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files, additions):
+    def _check(user, cur, sectors, registry, extents, phases, sensors, scope, options, filename, files, additions,
+               choices=None):
         triggered = dash.callback_context.triggered_id
         opts = set(options or [])
+        scope = scope if scope in workflow.SCOPES else workflow.DEFAULT_SCOPE
+        keep, defaults = [], []
+        if scope == "all":  # the parts a whole plan does not bring, as chosen on the page (a file replaces one)
+            dropped = {"registry": registry is not None, "phases": phases is not None, "sensors": sensors is not None}
+            for part, how in (choices or {}).items():
+                if part in PART_LABELS and not dropped.get(part) and how in ("keep", "national"):
+                    (keep if how == "keep" else defaults).append(part)
 
         def propose(contingents):
+            d = [p for p in defaults if not (p == "registry" and contingents is not None)]
+            k = [p for p in keep if not (p == "registry" and contingents is not None)]
             return workflow.propose(store, sectors=sectors, contingents=contingents, extents=extents, phases=phases,
-                                    sensors=sensors, scope=scope or workflow.DEFAULT_SCOPE,
+                                    sensors=sensors, scope=scope,
                                     notional="notional" in opts, repair="repair" in opts, limits=limits,
-                                    sectors_name=str(filename or "the file"))
+                                    sectors_name=str(filename or "the file"), keep=k, defaults=d)
 
         prop = propose(registry)
         if triggered == "registry-add-button" and additions and prop.unknown_codes:

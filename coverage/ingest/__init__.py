@@ -79,10 +79,10 @@ def _load_bytes(source, limits: Limits) -> bytes:
     return path.read_bytes()
 
 
-def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
+def _run_worker(prep, limits: Limits, layer: str | None, crs: int | None = None) -> dict:
     req = {"files": {k: base64.b64encode(v).decode("ascii") for k, v in prep.files.items()},
            "main": prep.main, "format": prep.format, "layer": layer, "limits": asdict(limits),
-           "epsg": prep.declared_epsg}
+           "epsg": prep.declared_epsg, "assumed_epsg": crs}
     env = {**os.environ, **_gdal.ENV}
     try:
         proc = _proc.run("ua_coverage.ingest._worker", json.dumps(req).encode(), timeout=limits.parse_timeout_s,
@@ -99,8 +99,10 @@ def _run_worker(prep, limits: Limits, layer: str | None) -> dict:
     return json.loads(proc.stdout)
 
 
-def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, encoding: str | None):
-    """Bytes -> (GeoDataFrame in EPSG:4326, format, driver, problems, warnings, features read)."""
+def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, encoding: str | None,
+                crs: int | None = None):
+    """Bytes -> (GeoDataFrame in EPSG:4326, format, driver, problems, warnings, features read); ``crs`` is the EPSG
+    code the user declares for a file that declares none (``--crs``)."""
     import geopandas as gpd
     import pandas as pd
     import shapely
@@ -109,8 +111,8 @@ def _read_frame(source, *, limits: Limits, isolate: bool, layer: str | None, enc
 
     data = _load_bytes(source, limits)
     prep = prepare(data, limits, encoding)
-    raw = _run_worker(prep, limits, layer) if isolate else \
-        read_prepared(prep.files, prep.main, prep.format, layer, asdict(limits), prep.declared_epsg)
+    raw = _run_worker(prep, limits, layer, crs) if isolate else \
+        read_prepared(prep.files, prep.main, prep.format, layer, asdict(limits), prep.declared_epsg, crs)
     problems = [Problem(**p) for p in raw.get("problems", [])]
     warnings = prep.warnings + [Problem(**w) for w in raw.get("warnings", [])]
     fmt = prep.format
@@ -140,7 +142,7 @@ def _name(source) -> str:
 
 def read_sectors(source, *, registry: set[str] | None = None, strict: bool = False, repair: bool = False,
                  limits: Limits | None = None, layer: str | None = None, encoding: str | None = None,
-                 isolate: bool | None = None) -> ReadResult:
+                 isolate: bool | None = None, mapping=None, crs: int | None = None) -> ReadResult:
     """Read and check a sector file.
 
     Parameters
@@ -153,6 +155,8 @@ def read_sectors(source, *, registry: set[str] | None = None, strict: bool = Fal
     layer : the layer to read when the file holds several.
     encoding : the text encoding of a shapefile without a .cpg file, or of a CSV.
     isolate : parse in a separate worker process (default: when strict).
+    mapping : a :class:`~ua_coverage.ingest.mapping.FieldMapping` (``--field``/``--set``) applied before the rules.
+    crs : the EPSG code of the CRS a file without one was drawn in (``--crs``; refused for a file declaring its own).
 
     Returns
     -------
@@ -167,7 +171,12 @@ def read_sectors(source, *, registry: set[str] | None = None, strict: bool = Fal
     empty = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=4326))
     try:
         gdf, fmt, driver, problems, warnings, n_read = _read_frame(source, limits=limits, isolate=isolate,
-                                                                   layer=layer, encoding=encoding)
+                                                                   layer=layer, encoding=encoding, crs=crs)
+        if not problems and mapping:
+            from .mapping import apply_mapping
+
+            gdf, problems, mapped = apply_mapping(gdf, mapping)
+            warnings = warnings + mapped
     except IngestError as exc:
         return ReadResult(empty, problems=exc.problems, path=str(_name(source)))
     except RecursionError:
@@ -280,17 +289,20 @@ def load_sectors(source, **kw) -> ReadResult:
 
 
 def validate_file(source, *, contingents=None, repair: bool = False, limits: Limits | None = None,
-                  layer: str | None = None, encoding: str | None = None) -> dict:
+                  layer: str | None = None, encoding: str | None = None, registry=None, mapping=None,
+                  crs: int | None = None) -> dict:
     """Answer "would this upload be accepted?" as the stable report documented in the README.
 
     ``{"accepted", "format", "driver", "features", "problems": [...], "warnings": [...]}``; each
-    problem is ``{"rule", "message", "feature", "sector_id", "field"}``.
+    problem is ``{"rule", "message", "feature", "sector_id", "field"}``. The codes are checked against ``registry``
+    (a set of codes: the plan store's, given by the caller), else the ``contingents`` CSV, else the sample's.
     """
     from .. import geodata
     from .registry import read_contingents
 
-    reg = read_contingents(contingents or geodata.sample_contingents_path())
-    res = read_sectors(source, registry=set(reg["code"]), strict=True, repair=repair, limits=limits,
-                       layer=layer, encoding=encoding)
+    if registry is None:
+        registry = set(read_contingents(contingents or geodata.sample_contingents_path())["code"])
+    res = read_sectors(source, registry=set(registry), strict=True, repair=repair, limits=limits,
+                       layer=layer, encoding=encoding, mapping=mapping, crs=crs)
     return {"accepted": res.accepted, "format": res.format, "driver": res.driver, "features": res.features,
             "problems": [p.as_dict() for p in res.problems], "warnings": [w.as_dict() for w in res.warnings]}

@@ -221,20 +221,22 @@ def _prepare_csv(data: bytes, encoding: str | None) -> Prepared:
                       f"{f'; {n:,} lines hold curved geometries' if n > 1 else ''}); sectors must be Polygon or "
                       "MultiPolygon with straight edges: segmentize the arcs in your GIS (QGIS: Processing › "
                       "Segmentize) and export again", FormatError)
-    try:
-        text = data.decode(encoding or "utf-8-sig")
-    except (UnicodeDecodeError, LookupError) as exc:
-        if isinstance(exc, LookupError):
-            raise _reject("encoding-unknown", f"unknown encoding {encoding!r}") from exc
-        raise _reject("encoding-invalid", f"the text is not {encoding or 'UTF-8'} (byte {exc.start}); save it as "
-                      "UTF-8 or name its encoding", FormatError) from exc
+    from ._csv import decode, delimiter_of, to_comma_csv
+
+    # encoding and delimiter sniffed as for every CSV (registry, phases, sensors too: see ingest/_csv.py)
+    text, _enc, warnings = decode(data, encoding, "the CSV")
+    text = text.lstrip("\ufeff")
     first = text.splitlines()[0] if text else ""
-    cols = [c.strip().strip('"').lower() for c in re.split(r"[,;\t]", first)]
-    if not any(c in ("wkt", "geometry", "the_geom", "geom") for c in cols):
+    cols = [c.strip().strip('"').lower() for c in re.split(r"[,;\t|]", first)]
+    if not any(c in _WKT_NAMES for c in cols):
         raise _reject("format-unknown", "not a format we read: a CSV needs a WKT geometry column named "
                       "'wkt' or 'geometry'; other files must be GeoJSON, GeoPackage, zipped Shapefile, KML/KMZ "
                       "or FlatGeobuf", FormatError)
-    return Prepared("CSV", {"plan.csv": text.encode("utf-8")}, "plan.csv", encoding_checked=True)
+    text = to_comma_csv(text, delimiter_of(text, _WKT_NAMES, "the CSV"))  # GDAL is handed commas
+    return Prepared("CSV", {"plan.csv": text.encode("utf-8")}, "plan.csv", warnings=warnings, encoding_checked=True)
+
+
+_WKT_NAMES = ("wkt", "geometry", "the_geom", "geom")
 
 
 def _prepare_zip(data: bytes, limits: Limits, encoding: str | None) -> Prepared:

@@ -28,8 +28,22 @@ def _problem(rule, message, feature=None, field=None, sector_id=None):
     return {"rule": rule, "message": message, "feature": feature, "sector_id": sector_id, "field": field}
 
 
-def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None):
-    """Return (epsg or None, problem or None) for the CRS GDAL reports."""
+def _crs_check(crs, fmt: str, sample_xy, declared_epsg: int | None = None, assumed_epsg: int | None = None):
+    """Return (epsg or None, problem or None) for the CRS GDAL reports; ``assumed_epsg`` is the CRS the user declares
+    (``--crs``) for a file that declares none (refused, ``crs-declared``, for a file that declares its own)."""
+    if assumed_epsg is not None:
+        own = None
+        if fmt in ("GeoJSON", "KML", "KMZ"):
+            own = f"EPSG:{declared_epsg}" if declared_epsg else f"WGS 84 lon/lat (a {fmt} file is by definition)"
+        elif fmt != "CSV" and crs is not None:
+            from pyproj import CRS
+
+            c = CRS.from_user_input(crs)
+            own = f"{c.name} (EPSG:{c.to_epsg(min_confidence=70)})"
+        if own is not None:
+            return None, _problem("crs-declared", f"the file declares its own CRS, {own}; a CRS given for it "
+                                  f"(EPSG:{assumed_epsg}) is refused")
+        return int(assumed_epsg), None
     if fmt == "GeoJSON" and declared_epsg:
         return declared_epsg, None  # a legacy 'crs' member naming an accepted code (checked when sniffing)
     if fmt in ("GeoJSON", "KML", "KMZ", "CSV"):
@@ -101,7 +115,7 @@ def _gpkg_row_count(path: Path, layer: str) -> tuple[int | None, int | None]:
 
 
 def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | None, limits: dict,
-                  declared_epsg: int | None = None) -> dict:
+                  declared_epsg: int | None = None, assumed_epsg: int | None = None) -> dict:
     """Open the prepared files with GDAL and return attributes + WKB (EPSG:4326, 2-D) or problems."""
     out = {"driver": "", "features": 0, "problems": [], "warnings": [], "columns": [], "records": [],
            "wkb": [], "crs": None}
@@ -111,7 +125,7 @@ def read_prepared(files: dict[str, bytes], main: str, fmt: str, layer: str | Non
         df = _read_layer(Path(tmp) / main, fmt, layer, limits, out)
     if df is None:
         return out
-    geoms = _checked_geometry(df, fmt, limits, declared_epsg, out)
+    geoms = _checked_geometry(df, fmt, limits, declared_epsg, out, assumed_epsg)
     if geoms is None:
         return out
     cols = [c for c in df.columns if c != df.geometry.name]
@@ -191,7 +205,7 @@ def _read_layer(path: Path, fmt: str, layer: str | None, limits: dict, out: dict
     return df
 
 
-def _checked_geometry(df, fmt: str, limits: dict, declared_epsg: int | None, out: dict):
+def _checked_geometry(df, fmt: str, limits: dict, declared_epsg: int | None, out: dict, assumed_epsg=None):
     """Vertex limits, the CRS, Z dropped, reprojected to EPSG:4326 (else None with problems)."""
     geoms = np.asarray(df.geometry.values, dtype=object)
     counts = shapely.get_num_coordinates(geoms)
@@ -204,7 +218,7 @@ def _checked_geometry(df, fmt: str, limits: dict, declared_epsg: int | None, out
     if out["problems"]:
         return None
     xy = shapely.get_coordinates(geoms[:50])
-    epsg, prob = _crs_check(df.crs, fmt, tuple(xy[0]) if len(xy) else None, declared_epsg)
+    epsg, prob = _crs_check(df.crs, fmt, tuple(xy[0]) if len(xy) else None, declared_epsg, assumed_epsg)
     if prob:
         out["problems"].append(prob)
         return None
@@ -265,7 +279,8 @@ def main() -> int:
     _limit_resources(req["limits"])
     files = {k: base64.b64decode(v) for k, v in req["files"].items()}
     try:
-        res = read_prepared(files, req["main"], req["format"], req.get("layer"), req["limits"], req.get("epsg"))
+        res = read_prepared(files, req["main"], req["format"], req.get("layer"), req["limits"], req.get("epsg"),
+                            req.get("assumed_epsg"))
     except MemoryError:
         res = {"problems": [_problem("parse-memory", "reading the file needed more memory than allowed "
                                      f"({req['limits']['parse_memory_mb']} MB); it is refused")]}

@@ -1,7 +1,6 @@
 """Reading a phases table (CSV ``name,start,end[,notes]``): the named periods of a plan."""
 from __future__ import annotations
 
-import io
 
 import pandas as pd
 
@@ -19,16 +18,12 @@ def read_phases(source) -> pd.DataFrame:
     >>> read_phases(b"name,start,end\\nEntry,2027-01-01,31.03.2027\\n")[["name", "start", "end"]].values.tolist()
     [['Entry', '2027-01-01', '2027-03-31']]
     """
+    from ._csv import read_table
+
     label = "the uploaded phases table" if isinstance(source, (bytes, bytearray, memoryview)) else str(source)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        if len(source) > MAX_PHASES_BYTES:
-            raise IngestError(f"{label} is larger than {MAX_PHASES_BYTES // 1024} KB", rule="file-too-large")
-        source = io.BytesIO(bytes(source))
-    try:
-        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise IngestError(f"cannot read {label}: {exc}", rule="phases-invalid") from exc
-    df.columns = [c.strip().lower() for c in df.columns]
+    # delimiter and encoding sniffed as for every CSV (see ingest/_csv.py)
+    df, warnings = read_table(source, what=label, max_bytes=MAX_PHASES_BYTES, expected=("name", "start", "end"),
+                              unreadable="phases-invalid")
     problems = [Problem("phases-invalid", f"column {c!r} is missing", field=c)
                 for c in ("name", "start", "end") if c not in df.columns]
     if problems:
@@ -60,4 +55,6 @@ def read_phases(source) -> pd.DataFrame:
         problems.append(Problem("phases-invalid", f"phase {name!r} is listed twice", field="name"))
     if problems:
         raise IngestError(f"{label} has {len(problems)} problem(s)", rule="phases-invalid", problems=problems)
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["warnings"] = warnings
+    return df

@@ -20,22 +20,15 @@ def read_contingents(path) -> pd.DataFrame:
     ``path`` is a file path or the uploaded bytes. Raises :class:`~ua_coverage.errors.IngestError`
     listing every bad row (feature = the 0-based row).
     """
-    import io
+    from ._csv import read_table
 
+    source = path
     if isinstance(path, (bytes, bytearray, memoryview)):
-        data = bytes(path)
         path = "the uploaded registry"
-        if len(data) > MAX_REGISTRY_BYTES:
-            raise IngestError(f"{path} is {len(data) / 1024:.0f} KB; a registry is at most "
-                              f"{MAX_REGISTRY_BYTES // 1024} KB", rule="file-too-large")
-        source = io.BytesIO(data)
-    else:
-        source = path
-    try:
-        df = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise IngestError(f"cannot read the contingents registry {path}: {exc}", rule="contingents-unreadable") from exc
-    df.columns = [c.strip().lower() for c in df.columns]
+    # delimiter (comma, semicolon, tab) and encoding sniffed as for every CSV (see ingest/_csv.py)
+    what = path if isinstance(source, (bytes, bytearray, memoryview)) else f"the contingents registry {path}"
+    df, warnings = read_table(source, what=what, max_bytes=MAX_REGISTRY_BYTES,
+                              expected=("code", "name", "colour", "notes"), unreadable="contingents-unreadable")
     problems = []
     for col in ("code", "name", "colour"):
         if col not in df.columns:
@@ -67,4 +60,6 @@ def read_contingents(path) -> pd.DataFrame:
         raise IngestError(f"contingents registry {path} has {len(problems)} problem(s)",
                           rule="contingents-invalid", problems=problems)
     df["colour"] = df["colour"].str.strip().str.lower()
-    return df.reset_index(drop=True)
+    df = df.reset_index(drop=True)
+    df.attrs["warnings"] = warnings  # what sniffing guessed (the encoding), for the caller to report
+    return df

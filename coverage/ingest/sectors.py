@@ -12,8 +12,8 @@ from datetime import date
 import pandas as pd
 
 from ..errors import Problem
-from ..schema import (CANONICAL, DATE_MAX, DATE_MIN, DOMAINS, ISO3, KINDS, REQUIRED, layer_of, normalise_id,
-                      parse_contingents, supported_date)
+from ..schema import (CANONICAL, DATE_MAX, DATE_MIN, DERIVED_FIELDS, DOMAINS, ISO3, KINDS, REQUIRED, layer_of,
+                      normalise_id, parse_contingents, supported_date)
 
 
 def _text(v) -> str:
@@ -94,6 +94,45 @@ def _number(v) -> float | None:
     return None if math.isnan(f) else f
 
 
+_FL = re.compile(r"^FL\s*(\d{1,4})$", re.I)
+_QTY = re.compile(r"^(\d{1,3}(?:[ ,\u00a0\u202f]\d{3})+|\d+(?:\.\d+)?)\s*(ft|feet|foot|'|m|metres?|meters?)?"
+                  r"(?:\s*(amsl|msl|agl|agl/sfc))?$", re.I)
+FT_PER_M = 1 / 0.3048
+
+
+def parse_altitude(v) -> tuple[float | None, bool]:
+    """An altitude in feet (AMSL) from a number or text as staff write it — ``18000``, ``FL180``, ``5000 ft``,
+    ``1500 m``, ``1 500 m AMSL``, ``SFC``/``GND`` (0), ``UNL`` (unlimited: empty) — and whether it was converted.
+    Raises ValueError for anything else (heights above ground, ``AGL``, are not converted).
+
+    >>> parse_altitude("FL180"), parse_altitude("1500 m"), parse_altitude(5000)
+    ((18000.0, True), (4921.26, True), (5000.0, False))
+    """
+    if not isinstance(v, str):
+        return _number(v), False
+    t = v.strip()
+    if not t:
+        return None, False
+    try:
+        return _number(t), False
+    except ValueError:
+        pass
+    up = t.upper()
+    if up in ("SFC", "GND", "SURFACE", "GROUND", "MSL"):
+        return 0.0, True
+    if up in ("UNL", "UNLTD", "UNLIMITED"):
+        return None, True
+    if m := _FL.match(t):
+        return float(int(m.group(1)) * 100), True
+    m = _QTY.match(t)
+    if not m or (m.group(3) or "").lower().startswith("agl"):
+        raise ValueError(t)
+    number = float(re.sub(r"[ ,\u00a0\u202f]", "", m.group(1)))
+    unit = (m.group(2) or "ft").lower()
+    feet = number * FT_PER_M if unit.startswith("m") else number
+    return round(feet, 2), True
+
+
 def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFrame", list[Problem], list[Problem]]:
     """Map a read layer onto the canonical sector columns.
 
@@ -111,8 +150,11 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
     for f in CANONICAL:
         col = lower.get(f)
         out[f] = gdf[col] if col is not None else None
-    for c in (c for k, c in lower.items() if k not in CANONICAL):
+    for c in (c for k, c in lower.items() if k not in CANONICAL and k not in DERIVED_FIELDS):
         out[str(c)] = gdf[c].map(_text)
+    derived = {k: gdf[c] for k, c in lower.items() if k in DERIVED_FIELDS}
+    nations: dict[str, str] = {}
+    converted: dict[str, list[str]] = {}
 
     ids, floors, ceilings, codes, layers = [], [], [], [], []
     seen: dict[str, int] = {}
@@ -126,8 +168,8 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
         domain, kind = _text(row["domain"]).lower(), _text(row["kind"]).lower()
         _check_vocabulary(row, domain, kind, i, sid, problems)
         layers.append(layer_of(domain, kind))
-        codes.append(_check_contingents(row["contingent"], i, sid, registry, problems))
-        fl, ce = _check_altitudes(row, domain, i, sid, problems)
+        codes.append(_check_contingents(row["contingent"], i, sid, registry, problems, nations))
+        fl, ce = _check_altitudes(row, domain, i, sid, problems, converted)
         _check_dates(row, i, sid, problems)
         for f in ("name", "phase", "notes"):
             if (p := control_problem(f, row[f], feature=i, sector_id=sid or None)) is not None:
@@ -148,6 +190,22 @@ def normalise_sectors(gdf, registry: set[str] | None = None) -> tuple["pd.DataFr
     out["contingents"] = codes
     out["layer"] = layers
     out["geometry"] = gdf.geometry.values
+    if nations:
+        shown = ", ".join(f"{k!r} → {v}" for k, v in list(nations.items())[:12])
+        warnings.append(Problem("contingent-normalised", f"nations written as names or alpha-2 codes were read as ISO "
+                                f"3166-1 alpha-3: {shown}" + (f" and {len(nations) - 12} more" if len(nations) > 12
+                                                              else ""), field="contingent"))
+    for name, notes in converted.items():
+        shown = ", ".join(notes[:8])
+        warnings.append(Problem("altitude-converted", f"{name} values converted to feet (AMSL): {shown}"
+                                + (f" and {len(notes) - 8} more" if len(notes) > 8 else ""), field=name))
+    for k, col in derived.items():  # ua-coverage's own derived fields (an export read back): never user data
+        lead = [c[0] if c else "" for c in codes]
+        differ = [sid for sid, v, want in zip(ids, col.map(_text), lead) if v and v.upper() != want]
+        if differ:
+            warnings.append(Problem("field-derived", f"field {k!r} is derived by ua-coverage (the first code of "
+                                    f"contingent) and was ignored; it differed from contingent in "
+                                    f"{len(differ)} sector(s), e.g. {', '.join(differ[:5])}", field=k))
     return out, problems, warnings
 
 
@@ -224,13 +282,19 @@ def _check_vocabulary(row: dict, domain: str, kind: str, i: int, sid: str, probl
                                 feature=i, sector_id=sid or None, field="name"))
 
 
-def _check_contingents(value, i: int, sid: str, registry: set[str] | None, problems: list) -> tuple[str, ...]:
-    cs = parse_contingents(value)
+def _check_contingents(value, i: int, sid: str, registry: set[str] | None, problems: list,
+                       nations: dict | None = None) -> tuple[str, ...]:
+    from .nations import normalise_nations
+
+    written, mapped, _unknown = normalise_nations(value)  # names and alpha-2 codes -> alpha-3
+    if nations is not None:
+        nations.update(mapped)
+    cs = parse_contingents(written)
     for c in cs:
         if not ISO3.match(c):
-            problems.append(Problem("contingent-invalid", f"contingent code {c!r} is not an ISO 3166-1 "
-                                    "alpha-3 code (three letters, e.g. FRA)", feature=i,
-                                    sector_id=sid or None, field="contingent"))
+            problems.append(Problem("contingent-invalid", f"contingent {c!r} is neither an ISO 3166-1 code (alpha-3 "
+                                    "such as FRA, or alpha-2) nor a country name we know (English, French, German "
+                                    "or Ukrainian)", feature=i, sector_id=sid or None, field="contingent"))
         elif registry is not None and c not in registry:
             problems.append(Problem("contingent-unknown", f"contingent {c!r} is not in the contingents "
                                     "registry", feature=i, sector_id=sid or None, field="contingent"))
@@ -240,13 +304,20 @@ def _check_contingents(value, i: int, sid: str, registry: set[str] | None, probl
     return cs
 
 
-def _check_altitudes(row: dict, domain: str, i: int, sid: str, problems: list) -> tuple[float | None, float | None]:
+def _check_altitudes(row: dict, domain: str, i: int, sid: str, problems: list,
+                     converted: dict | None = None) -> tuple[float | None, float | None]:
     vals = {}
     for name in ("floor_ft", "ceiling_ft"):
         try:
-            val = _number(row[name])
+            val, conv = parse_altitude(row[name])
+            if conv and converted is not None:
+                notes = converted.setdefault(name, [])
+                note = f"{_text(row[name])!r} → {'unlimited' if val is None else format(val, ',.0f') + ' ft'}"
+                if len(notes) < 50 and note not in notes:
+                    notes.append(note)
         except (TypeError, ValueError):
-            problems.append(Problem("altitude-invalid", f"{name} {row[name]!r} is not a number of feet",
+            problems.append(Problem("altitude-invalid", f"{name} {row[name]!r} is not a number of feet, a flight "
+                                    "level (FL180) or metres (1500 m), above mean sea level",
                                     feature=i, sector_id=sid or None, field=name))
             val = None
         if val is not None and domain != "air":

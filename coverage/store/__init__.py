@@ -37,11 +37,24 @@ class RevisionInfo:
     source_format: str = ""
     summary: dict = field(default_factory=dict, compare=False)
     notional: bool = False
+    #: the parts' sources and notional flags as committed (see :attr:`ua_coverage.plan.Plan.parts`); {} before them
+    parts: dict = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict:
         return {"id": self.id, "parent": self.parent, "author": self.author, "time": self.time,
                 "message": self.message, "sectors": self.sectors, "hash": self.hash,
-                "source_name": self.source_name, "source_format": self.source_format, "notional": self.notional}
+                "source_name": self.source_name, "source_format": self.source_format, "notional": self.notional,
+                "notional_parts": self.notional_parts()}
+
+    def notional_parts(self) -> list[str]:
+        """The NOTIONAL parts of a revision that is not notional itself (as recorded when it was committed)."""
+        if self.notional or not self.parts:
+            return []
+        p = self.parts
+        out = [n for n in ("registry", "phases", "sensors")
+               if isinstance(p.get(n), dict) and p[n].get("present", True) and p[n].get("notional")]
+        ext = p.get("extents") if isinstance(p.get("extents"), dict) else {}
+        return out + [f"{layer} extent" for layer, v in ext.items() if isinstance(v, dict) and v.get("notional")]
 
 
 class Store(ABC):
@@ -109,6 +122,19 @@ class Store(ABC):
     def drop_pending(self, token: str, *, owner: str | None = None) -> bool:
         """Forget a pending proposal (committed or discarded); with ``owner``, only if it is theirs. True if one
         was dropped."""
+
+    # -- field mappings saved by name (``--mapping NAME``): opaque JSON documents the ingest layer reads ----------
+    def save_mapping(self, name: str, doc: dict, *, author: str = "") -> None:
+        """Keep a field mapping under ``name`` (replacing one of that name)."""
+        raise StoreError("this store keeps no field mappings")
+
+    def mapping(self, name: str) -> dict | None:
+        """The field mapping saved under ``name``, or None."""
+        return None
+
+    def mappings(self) -> list[str]:
+        """The names of the saved field mappings, sorted."""
+        return []
 
     # -- sign-in state, shared by every app worker (they may share no disk, only this store) -------------------
     @abstractmethod

@@ -31,6 +31,15 @@ MAX_MESSAGE_CHARS = 500
 MAX_NAME_CHARS = 200
 
 
+def _json_dict(text) -> dict:
+    """A stored JSON object (``{}`` for none, or for text that is not one)."""
+    try:
+        v = json.loads(text or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return v if isinstance(v, dict) else {}
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -171,8 +180,8 @@ class SQLStore(Store):
                                         ("auth_schema_version", self.AUTH_MIGRATIONS,
                                          self._meta_version(con, "auth_schema_version"))):
                 for v in range(version, len(steps)):
-                    for stmt in steps[v]:
-                        con.execute(stmt)
+                    for stmt in steps[v]:  # a statement, or a callable step (a change SQL cannot make idempotent)
+                        stmt(con) if callable(stmt) else con.execute(stmt)
                     con.execute(self._sql("INSERT INTO meta (key, value) VALUES (?, ?) "
                                           "ON CONFLICT(key) DO UPDATE SET value = excluded.value"), (key, str(v + 1)))
 
@@ -234,9 +243,10 @@ class SQLStore(Store):
     def _info(row) -> RevisionInfo:
         return RevisionInfo(id=row[0], parent=row[1], author=row[2], time=row[3], message=row[4], hash=row[5],
                             sectors=row[6], source_name=row[7], source_format=row[8],
-                            summary=json.loads(row[9] or "{}"), notional=bool(row[10]))
+                            summary=json.loads(row[9] or "{}"), notional=bool(row[10]),
+                            parts=_json_dict(row[11] if len(row) > 11 else None))
 
-    _COLS = "id, parent, author, time, message, hash, sectors, source_name, source_format, summary, notional"
+    _COLS = "id, parent, author, time, message, hash, sectors, source_name, source_format, summary, notional, parts"
 
     # -- reading --------------------------------------------------------------------------------
     def current(self) -> RevisionInfo:
@@ -265,8 +275,8 @@ class SQLStore(Store):
         with self._read() as con:
             con.execute("BEGIN")  # one snapshot for every table
             self._revision(con, rev_id)
-            notional = bool(con.execute(self._sql("SELECT notional FROM revisions WHERE id = ?"),
-                                        (rev_id,)).fetchone()[0])
+            head = con.execute(self._sql("SELECT notional, parts FROM revisions WHERE id = ?"), (rev_id,)).fetchone()
+            notional, parts = bool(head[0]), _json_dict(head[1])
             rows = con.execute(self._sql(f"SELECT attrs, {self.GEOM_OUT} FROM sectors WHERE revision = ? ORDER BY idx"),
                                (rev_id,)).fetchall()
             reg = [json.loads(r[0]) for r in con.execute(
@@ -289,7 +299,7 @@ class SQLStore(Store):
             raise StoreError(f"revision {rev_id} in the plan store is damaged{where}: its stored rows do not decode.",
                              rule="store-damaged") from exc
         return Plan(sectors, pd.DataFrame(reg), extents, notional=notional, phases=phases_from_rows(phases),
-                    sensors=sensors)
+                    sensors=sensors, parts=parts)
 
     def audit(self) -> list[dict]:
         with self._read() as con:
@@ -336,9 +346,10 @@ class SQLStore(Store):
             rid = int(con.execute(self._sql("SELECT COALESCE(MAX(id), 0) + 1 FROM revisions")).fetchone()[0])
             con.execute(self._sql(
                 "INSERT INTO revisions (id, parent, author, time, message, hash, sectors, source_name, "
-                "source_format, notional, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                "source_format, notional, summary, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                 (rid, cur, author, now, message, digest, len(sector_rows_), source_name, source_format,
-                 int(plan.notional), json.dumps(summary, default=float)))
+                 int(plan.notional), json.dumps(summary, default=float),
+                 json.dumps(plan.parts or {}, ensure_ascii=False, default=str)))
             self._executemany(con, f"INSERT INTO sectors (revision, idx, sector_id, attrs, geom) "
                                    f"VALUES (?, ?, ?, ?, {self.GEOM_IN})", [(rid, *r) for r in sector_rows_])
             self._executemany(con, "INSERT INTO contingents (revision, idx, row) VALUES (?, ?, ?)",
@@ -362,6 +373,26 @@ class SQLStore(Store):
     def _executemany(self, con, sql: str, rows: list) -> None:
         if rows:
             con.cursor().executemany(self._sql(sql), rows)
+
+    # -- field mappings -------------------------------------------------------------------------------
+    def save_mapping(self, name: str, doc: dict, *, author: str = "") -> None:
+        name = str(name).strip()
+        if not name or len(name) > MAX_NAME_CHARS:
+            raise StoreError(f"a mapping needs a name of 1 to {MAX_NAME_CHARS} characters", rule="mapping-invalid")
+        with self._tx(keys=(f"mapping:{name}",)) as con:
+            con.execute(self._sql("INSERT INTO mappings (name, doc, author, time) VALUES (?, ?, ?, ?) "
+                                  "ON CONFLICT(name) DO UPDATE SET doc = excluded.doc, author = excluded.author, "
+                                  "time = excluded.time"),
+                        (name, json.dumps(doc, ensure_ascii=False), author[:MAX_NAME_CHARS], _now()))
+
+    def mapping(self, name: str) -> dict | None:
+        with self._read() as con:
+            row = con.execute(self._sql("SELECT doc FROM mappings WHERE name = ?"), (str(name).strip(),)).fetchone()
+        return None if row is None else _json_dict(row[0])
+
+    def mappings(self) -> list[str]:
+        with self._read() as con:
+            return [str(r[0]) for r in con.execute(self._sql("SELECT name FROM mappings ORDER BY name"))]
 
     # -- pending proposals ----------------------------------------------------------------------------
     # (their own rows, one token each: no need to wait for a commit's writers' lock)

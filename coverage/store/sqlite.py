@@ -41,6 +41,19 @@ _V4 = ["CREATE TABLE IF NOT EXISTS sensors (revision INTEGER NOT NULL REFERENCES
        "sensor_id TEXT NOT NULL, attrs TEXT NOT NULL, geom BLOB NOT NULL, PRIMARY KEY (revision, idx))"]
 
 
+# version 5: each revision's parts (registry, phases, sensors, extents) with their source and notional flag, and the
+# field mappings saved by name (``--mapping NAME``)
+def _add_parts_column(con) -> None:
+    """``ALTER TABLE revisions ADD COLUMN parts`` unless it is there (SQLite has no ADD COLUMN IF NOT EXISTS)."""
+    if "parts" not in {r[1] for r in con.execute("PRAGMA table_info(revisions)")}:
+        con.execute("ALTER TABLE revisions ADD COLUMN parts TEXT NOT NULL DEFAULT '{}'")
+
+
+_V5 = [_add_parts_column,
+       "CREATE TABLE IF NOT EXISTS mappings (name TEXT PRIMARY KEY, doc TEXT NOT NULL, author TEXT NOT NULL, "
+       "time TEXT NOT NULL)"]
+
+
 # the sign-in state of the dashboard's workers: attempts (per user name and per address) and revoked session ids
 _AUTH_V1 = ["CREATE TABLE IF NOT EXISTS auth_attempts (id INTEGER PRIMARY KEY, key TEXT NOT NULL, at REAL NOT NULL)",
             "CREATE INDEX IF NOT EXISTS auth_attempts_key ON auth_attempts(key, at)",
@@ -54,7 +67,7 @@ _DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
 class SQLiteStore(SQLStore):
     """Plan revisions in ``DATA_DIR/plan.sqlite``."""
 
-    MIGRATIONS = [_V1, _V2, _V3, _V4]
+    MIGRATIONS = [_V1, _V2, _V3, _V4, _V5]
     AUTH_MIGRATIONS = [_AUTH_V1]
 
     def __init__(self, data_dir: Path, *, seed=None):
