@@ -654,11 +654,29 @@ def change_figure(old_plan, new_plan, diff: dict, *, lang: str = "en", height: i
 TIMELINE_COLOURS = {"air": "#0072b2", "sea": "#56b4e9", "land": "#8c564b", "monitoring": "#7f3c8d"}
 
 
-def timeline_figure(rows: list[dict], holes: list[dict], day: str | None = None) -> dict:
+def _last_day(to: str | None) -> str:
+    """The inclusive end of an interval ``[from, to)``: the day before ``to`` ('open' for an open end)."""
+    from datetime import date, timedelta
+
+    if not to:
+        return "open"
+    d = date.fromisoformat(to)
+    return (d - timedelta(days=1)).isoformat() if d > date.min else to
+
+
+def timeline_figure(rows: list[dict], holes: list[dict], day: str | None = None, note: str = "") -> dict:
     """Gap km² per layer through time (a step line per layer), handover gaps as diamonds, the day shown as a
     vertical rule. Points carry ``customdata`` (the interval's start, and for a handover gap the hole's bounds)
-    so a click can go there."""
+    so a click can go there. Every range is inclusive. ``note`` says what the chart does not show (an air band
+    chosen elsewhere: the chart is the 2-D footprint). A plan with nothing dated gets a sentence, not an axis."""
     dated = [r for r in rows if r["from"]]
+    if not dated:
+        return {"data": [], "layout": {
+            "height": 190, "margin": {"l": 8, "r": 8, "t": 6, "b": 6}, "paper_bgcolor": "white",
+            "plot_bgcolor": "white", "xaxis": {"visible": False}, "yaxis": {"visible": False},
+            "annotations": [{"text": "Nothing in this plan is dated (no validity dates, no dated phase in use): its "
+                                     "coverage does not change through time.", "showarrow": False, "x": 0.5, "y": 0.5,
+                             "xref": "paper", "yref": "paper", "font": {"size": 12, "color": "#444"}}]}}
     traces = []
     for layer, colour in TIMELINE_COLOURS.items():
         traces.append({"type": "scatter", "mode": "lines+markers", "line": {"shape": "hv", "color": colour, "width": 2},
@@ -672,8 +690,9 @@ def timeline_figure(rows: list[dict], holes: list[dict], day: str | None = None)
                                   "line": {"color": "black", "width": 1}},
                        "x": [h["from"] for h in holes], "y": [round(h["gap_km2"], 1) for h in holes],
                        "customdata": [{"from": h["from"], "bounds": h["bounds"]} for h in holes],
-                       "text": [f"{h['layer']}: {h['extra_km2']:,.0f} km² more gap from {h['from']} to {h['to']} "
-                                f"({', '.join(h['ended'])} ended, {', '.join(h['started'])} started)" for h in holes],
+                       "text": [f"{h['layer']}: {h['extra_km2']:,.0f} km² more gap from {h['from']} to "
+                                f"{_last_day(h['to'])} (incl.) ({', '.join(h['ended'])} ended, "
+                                f"{', '.join(h['started'])} started)" for h in holes],
                        "hovertemplate": "%{text}<extra></extra>"})
     shapes = []
     if day:
@@ -684,4 +703,7 @@ def timeline_figure(rows: list[dict], holes: list[dict], day: str | None = None)
         "plot_bgcolor": "white", "xaxis": {"type": "date", "gridcolor": "#eee"},
         "yaxis": {"title": {"text": "gap km²"}, "gridcolor": "#eee", "rangemode": "tozero"},
         "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "font": {"size": 10}},
-        "shapes": shapes, "font": {"family": "DejaVu Sans, Arial", "size": 10}}}
+        "shapes": shapes, "font": {"family": "DejaVu Sans, Arial", "size": 10},
+        "annotations": [{"text": plotly_text(note), "showarrow": False, "x": 0, "y": 1, "xref": "paper",
+                         "yref": "paper", "xanchor": "left", "yanchor": "top", "font": {"size": 10, "color": "#7a4b00"},
+                         "bgcolor": "rgba(255,255,255,0.8)"}] if note else []}}

@@ -218,3 +218,23 @@ def test_the_page_shows_by_whom_since_when_and_the_idle_nation(tmp_path):
     page = _call(client, _dep(deps, "page.children"), "url.pathname",
                  **{"url.pathname": "/", "url.search": "", "route-key.data": None})
     assert "PRT \u2014 Portugal (idle: nothing assigned)" in page.data.decode()  # listed in the filter, not tickable
+
+
+@pytest.mark.browser
+def test_any_day_can_be_picked_and_the_tables_follow(dash_duo, app):
+    """The date picker takes a day that is no change date; the page is drawn for it, gaps with their runs."""
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    box = dash_duo.find_element("input#day-picker")
+    box.click()
+    box.send_keys("2027-04-03")
+    from selenium.webdriver.common.keys import Keys
+
+    box.send_keys(Keys.ENTER)
+    from _browser import wait_for
+
+    wait_for(lambda: "on 2027-04-03" in dash_duo.find_element("#revision-info").text, timeout=30, what="the day")
+    wait_for(lambda: "2027-04-07" in dash_duo.find_element("#gap-table").text, timeout=30, what="until (incl.)")
+    assert "2027-04-01" in dash_duo.find_element("#gap-table").text  # since
+    assert "?revision=1&at=2027-04-03" in dash_duo.driver.current_url
+    assert dash_duo.get_logs() == []

@@ -69,8 +69,9 @@ def create_app(data_dir=None, *, marking: str | None = None, host: str | None = 
 
     app.layout = shell
 
+    # the search is an input too: picking a day (?at=) or a revision (?revision=) redraws the page for it
     @app.callback(Output("page", "children"), Output("route-key", "data"), Input("url", "pathname"),
-                  State("url", "search"), State("route-key", "data"))
+                  Input("url", "search"), State("route-key", "data"))
     def route(path, search, shown):
         path = path if isinstance(path, str) else "/"
         search = search if isinstance(search, str) else ""

@@ -15,6 +15,7 @@ from dash import Input, Output, Patch, State, callback_context, dash_table, dcc,
 
 from ..figures import LAYER_TITLES, MapView, frame_extent, map_figure, sensor_view, zoom_to
 from ..view import extent_bounds, oblast_names, oblasts_in_words, overlap_kind, view_figures, view_state, whatif_text
+from ..schema import DATE_MAX, DATE_MIN
 from . import inputs
 from .components import guarded
 from .state import AppState
@@ -124,6 +125,9 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                              className="day-slider"),
                     html.Button("▶ Play", id="day-play", n_clicks=0, className="day-play",
                                 title="step through the change dates"),
+                    dcc.DatePickerSingle(id="day-picker", min_date_allowed=DATE_MIN, max_date_allowed=DATE_MAX,
+                                         display_format="YYYY-MM-DD", placeholder="any day…", clearable=True,
+                                         date=at, className="day-picker", first_day_of_week=1),
                     dcc.Interval(id="day-tick", interval=1800, disabled=True),
                     dcc.Store(id="day-list", data=days),
                 ], className="day-row", hidden=len(days) <= 1),
@@ -167,8 +171,9 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
                     {"name": "leads", "id": "leads"}, {"name": "shares with", "id": "shares_with"}], **TABLE_STYLE),
                 html.Div([
                     html.H2("Watched by sensors"), html.P(id="unwatched-count", className="count"),
-                    html.P("Assigned sectors of this domain by the share their sensors watch, least first (an air "
-                           "zone at its floor altitude). Smooth earth: terrain masking is not modelled.",
+                    html.P("Assigned sectors of this domain by the share their sensors watch, least first (air zones "
+                           "at the sensor target altitude chosen above). Smooth earth: terrain masking is not "
+                           "modelled.",
                            className="hint"),
                     dash_table.DataTable(id="unwatched-table", columns=[
                         {"name": "sector", "id": "sector_id"}, {"name": "name", "id": "name"},
@@ -311,9 +316,10 @@ def _kpis(figs: dict, withdrawn: list, watch: dict | None = None, plan_figs: dic
     return out
 
 
-def _unwatched_rows(state: AppState, rev_id: int, withdrawn: tuple, day, plan, domain: str) -> tuple[list, str]:
+def _unwatched_rows(state: AppState, rev_id: int, withdrawn: tuple, day, plan, domain: str,
+                    altitude_ft: float | None = None) -> tuple[list, str]:
     """The assigned sectors of a domain by the share the sensors watch (least first), and the count line."""
-    w = state.watched(rev_id, withdrawn, day)
+    w = state.watched(rev_id, withdrawn, day, altitude_ft if domain == "air" else None)
     if w is None:
         return [], ""
     s = plan.sectors[plan.sectors["layer"] == domain]
@@ -322,8 +328,9 @@ def _unwatched_rows(state: AppState, rev_id: int, withdrawn: tuple, day, plan, d
     rows.sort(key=lambda r: (r["watched_pct"], r["sector_id"]))
     none = sum(r["watched_pct"] == 0 for r in rows)
     part = sum(0 < r["watched_pct"] < 50 for r in rows)
+    at = f" at a target altitude of {altitude_ft:,.0f} ft" if domain == "air" and altitude_ft is not None else ""
     return rows, (f"{none} of {len(rows)} assigned {LAYER_TITLES[domain].lower()} sectors unwatched (0 %), "
-                  f"{part} less than half watched")
+                  f"{part} less than half watched{at}")
 
 
 def _map_px(viewport) -> tuple[int, int]:
@@ -521,7 +528,7 @@ def register(app: dash.Dash, state: AppState) -> None:
         per_revision = trig in (None, "revision")
         sensor_out = ((_layer_options(full), _altitude_options(full)) if per_revision else (dash.no_update,) * 2) + (
             domain != "air" or not has_sensors, not has_sensors, not has_sensors, *(_unwatched_rows(
-                state, rev.id, tuple(withdrawn), day, plan, domain) if watch is not None else (
+                state, rev.id, tuple(withdrawn), day, plan, domain, alt) if watch is not None else (
                 [], "No sensor is in service in this view (the day or the what-if)." if sensor_layers_on else
                 "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
         plan_figs = view_figures(state.analysis(rev.id, (), day), domain, band_i) if withdrawn else None
@@ -563,6 +570,20 @@ def register(app: dash.Dash, state: AppState) -> None:
         State("gap-table", "derived_viewport_data"), State("overlap-table", "derived_viewport_data"),
         State("map-view", "data"), prevent_initial_call=True)
 
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("day-picker", "date"),
+                  State("revision", "value"), prevent_initial_call=True)
+    def pick_day(picked, rev_id):
+        """Any day, not only the change dates: the page is drawn again for it (``?revision=N&at=DAY``)."""
+        from ..errors import CoverageError
+
+        try:
+            rev = inputs.revision(state.store, rev_id)
+            if not picked:
+                return f"?revision={rev.id}"
+            return f"?revision={rev.id}&at={inputs.day(str(picked)[:10])}"
+        except CoverageError:  # a day outside the supported range, a revision gone: the page stays as it is
+            return dash.no_update
+
     @app.callback(Output("day-tick", "disabled"), Output("day-play", "children"), Input("day-play", "n_clicks"),
                   State("day-tick", "disabled"), prevent_initial_call=True)
     def play(n, disabled):
@@ -578,9 +599,10 @@ def register(app: dash.Dash, state: AppState) -> None:
         return nxt if nxt < n else max(min(1, n - 1), 0)
 
     @app.callback(Output("timeline-chart", "figure"), Input("revision", "value"), Input("contingent-filter", "value"),
-                  Input("day-slider", "value"), State("contingent-filter", "options"), State("day-list", "data"))
+                  Input("day-slider", "value"), Input("band-picker", "value"), Input("domain-picker", "value"),
+                  State("contingent-filter", "options"), State("day-list", "data"))
     @guarded(0, 1, "Could not draw the timeline: ")
-    def timeline_chart(rev_id, ticked, day_i, options, days):
+    def timeline_chart(rev_id, ticked, day_i, band, domain, options, days):
         from ..figures import timeline_figure
 
         if not isinstance(days, list) or len(days) <= 2:  # hidden for a plan without dates: compute nothing
@@ -588,7 +610,10 @@ def register(app: dash.Dash, state: AppState) -> None:
         rev = inputs.revision(state.store, rev_id).id
         withdrawn = inputs.withdrawn(_used(state, rev), ticked, options)
         rows, holes = state.timeline(rev, withdrawn)
-        return timeline_figure(rows, holes, inputs.day_of(days, day_i))
+        # the chart is of the 2-D footprint: with an air band chosen, it says so (the band's gap is in the KPI)
+        note = ("Air: all altitudes (2-D footprint) — the chosen band's gap is in the Gap card"
+                if domain == "air" and band not in (None, "all") else "")
+        return timeline_figure(rows, holes, inputs.day_of(days, day_i), note)
 
     @app.callback(Output("day-slider", "value", allow_duplicate=True), Output("map", "figure", allow_duplicate=True),
                   Output("map-view", "data", allow_duplicate=True), Input("timeline-chart", "clickData"),

@@ -149,17 +149,21 @@ class AppState:
 
         return timeline(self._plan(rev_id).without(withdrawn))
 
-    def _make_watched(self, rev_id: int, withdrawn: tuple, day: str | None):
+    def _make_watched(self, rev_id: int, withdrawn: tuple, day: str | None, altitude_ft: float | None = None):
         from ..engine.sensors import watched
 
         plan = self.plan(rev_id, withdrawn, day)
         if not len(plan.sensors):
             return None
-        return watched(plan.sensors, plan.full_extents(), plan.sectors, by_contingent=False)
+        return watched(plan.sensors, plan.full_extents(), plan.sectors, by_contingent=False,
+                       altitudes_ft=None if altitude_ft is None else [float(altitude_ft)])
 
-    def watched(self, rev_id: int, withdrawn: tuple = (), day: str | None = None) -> dict | None:
-        """What the plan's sensors watch (per domain, each sector's watched share), cached; None without sensors."""
-        return self._watched(rev_id, tuple(sorted(withdrawn)), day)
+    def watched(self, rev_id: int, withdrawn: tuple = (), day: str | None = None,
+                altitude_ft: float | None = None) -> dict | None:
+        """What the plan's sensors watch (per domain, each sector's watched share), cached; None without sensors.
+        With ``altitude_ft`` (one the page offers: the caller checks it), air zones are judged at that target
+        altitude instead of each at its floor."""
+        return self._watched(rev_id, tuple(sorted(withdrawn)), day, altitude_ft)
 
     def plan(self, rev_id: int, withdrawn: tuple = (), day: str | None = None) -> Plan:
         return self._plan(rev_id).without(withdrawn).on(day)
