@@ -42,6 +42,7 @@ def view_figures(analysis, domain: str, band: int | None = None) -> dict:
     d = analysis.domains[domain]
     out = {"extent_km2": d["extent_km2"], "covered_km2": d["covered_km2"], "covered_pct": d["covered_pct"],
            "gap_km2": d["gap_km2"], "overlap_km2": d["overlap_km2"], "conflict_km2": d["conflict_km2"],
+           "outside_km2": d.get("outside_km2", 0.0),
            "unassigned_sectors": d["unassigned_sectors"], "unassigned_km2": d["unassigned_km2"],
            "gaps": [g for g in analysis.gaps if g["domain"] == domain],
            "overlaps": [o for o in analysis.overlaps if o["domain"] == domain],
@@ -69,6 +70,9 @@ def view_state(revision, plan, *, domain: str | None = None, band_text: str | No
         parts.append(whatif_text(withdrawn))
     if getattr(plan, "notional", False):
         parts.append("NOTIONAL plan — illustrative, not a real deployment")
+    elif hasattr(plan, "notional_parts") and (notional := plan.notional_parts()):
+        # a real plan measured against illustrative parts says so wherever it is shown
+        parts.append(f"holds NOTIONAL parts: {', '.join(notional)}")
     return parts
 
 

@@ -118,6 +118,17 @@ def _dated(gdf, seed):
     return vf, vt
 
 
+def _run_in(window: list[str], day: str, holds) -> tuple:
+    """Day by day: the first and last days of the run around ``day`` on which ``holds``; an end that reaches the
+    window's edge is open (None)."""
+    lo = hi = window.index(day)
+    while lo > 0 and holds(window[lo - 1]):
+        lo -= 1
+    while hi < len(window) - 1 and holds(window[hi + 1]):
+        hi += 1
+    return (None if lo == 0 else window[lo], None if hi == len(window) - 1 else window[hi])
+
+
 def _days(a: str, b: str):
     d, end = date.fromisoformat(a), date.fromisoformat(b)
     while d <= end:
@@ -146,16 +157,8 @@ def test_since_and_until_equal_a_day_by_day_computation(kind, size, seed, day):
             return not any(active[d][k] for k in inside)
 
         assert gap_on(day)
-        k0 = window.index(day)
-        lo = k0
-        while lo > 0 and gap_on(window[lo - 1]):
-            lo -= 1
-        hi = k0
-        while hi < len(window) - 1 and gap_on(window[hi + 1]):
-            hi += 1
-        want_since = None if lo == 0 else window[lo]
-        want_until = None if hi == len(window) - 1 else window[hi]
-        assert (g["since"], g["until"]) == (want_since, want_until), (i, g["since"], g["until"], want_since, want_until)
+        want = _run_in(window, day, gap_on)
+        assert (g["since"], g["until"]) == want, (i, g["since"], g["until"], want)
         checked += 1
     for o in a.overlaps[:12]:
         ids = o["sectors"]
@@ -166,14 +169,7 @@ def test_since_and_until_equal_a_day_by_day_computation(kind, size, seed, day):
             on = [r for r in rows if active[d][r]]
             return len({leads[rows.index(r)] for r in on if leads[rows.index(r)]}) >= 2 if o["conflict"] else len(on) >= 2
 
-        k0 = window.index(day)
-        lo = k0
-        while lo > 0 and over_on(window[lo - 1]):
-            lo -= 1
-        hi = k0
-        while hi < len(window) - 1 and over_on(window[hi + 1]):
-            hi += 1
-        assert (o["since"], o["until"]) == (None if lo == 0 else window[lo], None if hi == len(window) - 1 else window[hi])
+        assert (o["since"], o["until"]) == _run_in(window, day, over_on)
         checked += 1
     assert checked >= 4
 

@@ -20,8 +20,7 @@ from _cli import run_cli
 from ua_coverage import geodata, workflow
 from ua_coverage.domains import national_extents
 
-PG_URL = os.environ.get("UA_COVERAGE_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgis"] if PG_URL else [])
+from _stores import BACKENDS, PG_URL, backend_store  # noqa: E402,F401
 #: 24 nations: the sample registry lacks CAN, AUS, JPN and NZL
 NATIONS = ["FRA", "GBR", "DEU", "POL", "ITA", "NLD", "BEL", "DNK", "SWE", "NOR", "FIN", "EST", "LVA", "LTU", "ROU",
            "BGR", "ESP", "CZE", "PRT", "USA", "CAN", "AUS", "JPN", "NZL"]
@@ -94,18 +93,7 @@ def registry_csv(path, codes, sep=","):
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path, monkeypatch):
-    monkeypatch.delenv("UA_COVERAGE_DATABASE_URL", raising=False)
-    if request.param == "sqlite":
-        yield workflow.open_store(tmp_path / "data")
-        return
-    import uuid
-
-    import psycopg
-
-    schema = f"wp_{uuid.uuid4().hex[:12]}"
-    yield workflow.open_store(tmp_path / "data", url=f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}")
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from backend_store(request.param, tmp_path, monkeypatch, "wp")
 
 
 def _figures(domains: dict) -> dict:

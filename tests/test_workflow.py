@@ -17,25 +17,13 @@ from ua_coverage.errors import ConflictError, UsageError
 
 from _files import shapefile_zip
 
-PG_URL = os.environ.get("UA_COVERAGE_TEST_DATABASE_URL")
-BACKENDS = ["sqlite"] + (["postgis"] if PG_URL else [])
+from _stores import BACKENDS, PG_URL, backend_store  # noqa: E402,F401
 SAMPLE_REGISTRY = geodata.sample_contingents_path().read_text(encoding="utf-8")
 
 
 @pytest.fixture(params=BACKENDS)
 def store(request, tmp_path, monkeypatch):
-    monkeypatch.delenv("UA_COVERAGE_DATABASE_URL", raising=False)
-    if request.param == "sqlite":
-        yield workflow.open_store(tmp_path / "data")
-        return
-    import uuid
-
-    import psycopg
-
-    schema = f"w_{uuid.uuid4().hex[:12]}"
-    yield workflow.open_store(tmp_path / "data", url=f"{PG_URL}{'&' if '?' in PG_URL else '?'}schema={schema}")
-    with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f"DROP SCHEMA {schema} CASCADE")
+    yield from backend_store(request.param, tmp_path, monkeypatch, "w")
 
 
 def sample() -> gpd.GeoDataFrame:

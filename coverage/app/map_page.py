@@ -64,8 +64,8 @@ def layout(state: AppState, marking: str, revision: int | None = None, at: str |
     names = dict(zip(plan.contingents["code"], plan.contingents["name"]))
     return html.Div([
         html.Div([
-            html.Span("NOTIONAL sample plan — illustrative, not a real deployment", id="notional-note",
-                      className="notional", hidden=not plan.notional),
+            html.Span(_notional_note(plan), id="notional-note", className="notional",
+                      hidden=not _notional_note(plan)),
             html.Div([
                 html.Label("Plan revision", htmlFor="revision"),
                 dcc.Dropdown(id="revision", options=[{"label": _rev_label(r), "value": r.id} for r in reversed(revs)],
@@ -204,6 +204,14 @@ def _altitude_options(plan) -> list[dict]:
             for a in sorted(set(own) | set(STANDARD_ALTITUDES_FT))]
 
 
+def _notional_note(plan) -> str:
+    """The line under the banner for a revision that is NOTIONAL, or holds NOTIONAL parts (empty otherwise)."""
+    if plan.notional:
+        return "NOTIONAL sample plan — illustrative, not a real deployment"
+    parts = plan.notional_parts()
+    return f"This revision holds NOTIONAL parts: {', '.join(parts)} — figures are measured against them" if parts else ""
+
+
 def _altitude(state: AppState, rev_id: int, value) -> float:
     """The sensor target altitude asked for, as one the page offers for this revision (the nearest): the server's
     caches are keyed by the plan's own list, so a client sending new numbers cannot grow them."""
@@ -286,7 +294,9 @@ def _kpis(figs: dict, withdrawn: list, watch: dict | None = None, plan_figs: dic
     sensors' watched layer, the map's own, when a sensor layer is shown). For a what-if, ``plan_figs`` are the
     plan's own figures of the same view, and the covered, gap and overlap cards say how much they change."""
     band = f" ({figs['band']})" if figs["band"] else ""
-    cards = [("Extent", f"{_fmt(figs['extent_km2'])} km²", ""),
+    outside = figs.get("outside_km2", 0.0)
+    cards = [("Extent", f"{_fmt(figs['extent_km2'])} km²",
+              f"{_fmt(outside)} km² of the plan lies outside it" if outside >= 0.5 else ""),
              ("Covered", f"{figs['covered_pct']:.1f} %", f"{_fmt(figs['covered_km2'])} km²{band}"),
              ("Gap", f"{_fmt(figs['gap_km2'])} km²", f"{100 - figs['covered_pct']:.1f} % of extent{band}"),
              ("Overlap", f"{_fmt(figs['overlap_km2'])} km²", f"conflict {_fmt(figs['conflict_km2'])} km²"
@@ -434,7 +444,7 @@ def register(app: dash.Dash, state: AppState) -> None:
         Output("map-view", "data", allow_duplicate=True), Output("map-traces", "data"),
         Output("layer-picker", "options"), Output("sensor-altitude", "options"), Output("sensor-altitude", "disabled"),
         Output("sensor-altitude-box", "hidden"), Output("sensor-box", "hidden"), Output("unwatched-table", "data"),
-        Output("unwatched-count", "children"),
+        Output("unwatched-count", "children"), Output("notional-note", "children"),
         Input("revision", "value"), Input("domain-picker", "value"), Input("band-picker", "value"), Input("layer-picker", "value"),
         Input("lang", "value"), Input("contingent-filter", "value"), Input("viewport", "data"),
         Input("day-slider", "value"), Input("sensor-altitude", "value"),
@@ -442,14 +452,14 @@ def register(app: dash.Dash, state: AppState) -> None:
         State("map-traces", "data"),
         prevent_initial_call="initial_duplicate",
     )
-    @guarded(8, 23, "Could not draw this view: ")
+    @guarded(8, 24, "Could not draw this view: ")
     def update(rev_id, domain, band, layers, lang, ticked, viewport, day_i, altitude, options, days, shown, held):
         if not viewport:  # the window's size comes from a clientside callback: wait for it, draw the map once
-            return (dash.no_update,) * 23
+            return (dash.no_update,) * 24
         trig = callback_context.triggered_id
         if (trig == "band-picker" and domain != "air") or (trig == "sensor-altitude" and (
                 domain != "air" or not set(inputs.layers(layers, SENSOR_LAYERS)))):
-            return (dash.no_update,) * 23  # the band (or altitude) shows nothing here: nothing to redraw
+            return (dash.no_update,) * 24  # the band (or altitude) shows nothing here: nothing to redraw
         # every value from the browser is checked against the server's own state before it is used
         rev = inputs.revision(state.store, rev_id)
         domain = inputs.domain(domain)
@@ -533,8 +543,8 @@ def register(app: dash.Dash, state: AppState) -> None:
                 "Tick “Sensors” or “Unwatched by sensors” under Layers to list the sectors by watched share.")))
         plan_figs = view_figures(state.analysis(rev.id, (), day), domain, band_i) if withdrawn else None
         return (fig_out, _kpis(figs, withdrawn, watch, plan_figs), gap_rows, ov_rows, cont_rows, ob_rows, band_opts,
-                domain != "air", info, not plan.notional, whatif_text(withdrawn), not withdrawn, *counts, map_view,
-                sigs, *sensor_out)
+                domain != "air", info, not (plan.notional or plan.notional_parts()), whatif_text(withdrawn), not withdrawn, *counts, map_view,
+                sigs, *sensor_out, _notional_note(plan))
 
 
     # A row click moves the map's camera in the browser (MapLibre's jumpTo): no server round trip, and plotly
@@ -571,18 +581,20 @@ def register(app: dash.Dash, state: AppState) -> None:
         State("map-view", "data"), prevent_initial_call=True)
 
     @app.callback(Output("url", "search", allow_duplicate=True), Input("day-picker", "date"),
-                  State("revision", "value"), prevent_initial_call=True)
-    def pick_day(picked, rev_id):
-        """Any day, not only the change dates: the page is drawn again for it (``?revision=N&at=DAY``)."""
+                  State("revision", "value"), State("url", "search"), prevent_initial_call=True)
+    def pick_day(picked, rev_id, shown):
+        """Any day, not only the change dates: the page is drawn again for it (``?revision=N&at=DAY``); clearing
+        the picker goes back to the whole plan. The page's own first render changes nothing."""
         from ..errors import CoverageError
 
+        shown = shown if isinstance(shown, str) else ""
         try:
             rev = inputs.revision(state.store, rev_id)
-            if not picked:
-                return f"?revision={rev.id}"
-            return f"?revision={rev.id}&at={inputs.day(str(picked)[:10])}"
+            want = f"?revision={rev.id}&at={inputs.day(str(picked)[:10])}" if picked else (
+                f"?revision={rev.id}" if "at=" in shown else shown)
         except CoverageError:  # a day outside the supported range, a revision gone: the page stays as it is
             return dash.no_update
+        return dash.no_update if want == shown else want
 
     @app.callback(Output("day-tick", "disabled"), Output("day-play", "children"), Input("day-play", "n_clicks"),
                   State("day-tick", "disabled"), prevent_initial_call=True)

@@ -26,13 +26,10 @@ from .zones import ZoneIndex
 
 
 def _rep(frm: str | None, to: str | None) -> str:
-    """A day inside the interval ``[frm, to)``."""
-    if frm:
-        return frm
-    if to:
-        d = date.fromisoformat(to)
-        return (d - timedelta(days=1)).isoformat() if d > date.min else to
-    return "2000-01-01"
+    """A day inside the interval ``[frm, to)`` (the timeline's own choice)."""
+    from .timeline import _day_in
+
+    return _day_in(frm, to)
 
 
 def _run(intervals, day: str, holds) -> tuple[str | None, str | None]:
