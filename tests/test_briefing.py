@@ -112,13 +112,17 @@ def test_pack_of_a_what_if_names_it_on_every_page(tmp_path):
 
 
 def test_pack_tables_say_what_they_leave_out():
-    from ua_coverage.export import _legend_tables, _rows_with_more
+    from ua_coverage.export import TableFlow, _legend_tables
 
     pieces = [{"area_km2": float(i)} for i in range(100, 0, -1)]
     rows = [[str(p["area_km2"]), "x", "y"] for p in pieces]
-    out = _rows_with_more(rows, 12, pieces, "gaps")
-    assert len(out) == 12 and out[-1][0].startswith("… and 89 more gaps, ")
-    assert f"{sum(range(1, 90)):,.1f} km²" in out[-1][0]
+    flow = TableFlow(["km²", "a", "b"], rows, [0.3, 0.3, 0.4], pieces=pieces, what="gaps", file="gaps.csv", max_pages=2)
+    first, pages = flow.take(12), flow.pages(30)
+    assert len(first) == 12 and [len(p) for p in pages] == [30, 30]  # flowed on, capped at two pages
+    last = pages[-1][-1]
+    assert last[0] == "+29 more" and last[1] == f"{sum(range(1, 30)):,.1f} km² in all" and "gaps.csv" in last[2]
+    assert 12 + 30 + 29 + 29 == len(rows)  # listed + counted = all (the smallest 29, 1 to 29 km²)
+    assert sum(len(p) for p in TableFlow([], rows, []).pages(7)) == 100  # uncapped: every row, on 15 pages
     legend = _legend_tables([(f"N{i}", "#123456") for i in range(200)], {"x": [0.5, 0.9], "y": [0.1, 0.3]}, 794)
     names = [n for t in legend for n in t["cells"]["values"][1]]
     assert names[-1].startswith("… and ") and len(names) < 200

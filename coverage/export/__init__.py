@@ -451,13 +451,68 @@ def _page(title: str, subtitle: str, marking: str, traces: list[dict], extra_lay
                   provenance=provenance)
 
 
-def _rows_with_more(rows: list[list], limit: int, pieces: list[dict], what: str) -> list[list]:
-    """The first ``limit`` rows, and a last row saying how many are left out and their area (never a silent cut)."""
-    if len(rows) <= limit:
-        return rows
-    rest = pieces[limit - 1:]
-    more = [f"… and {len(rest):,} more {what}, {sum(p['area_km2'] for p in rest):,.1f} km² — full list in the data export"]
-    return rows[:limit - 1] + [more + [""] * (len(rows[0]) - 1)]
+#: continuation pages a domain's gap or overlap table may take before its last row counts the rest
+MAX_CONTINUATION_PAGES = 3
+
+
+#: a pack table's row and (two-line) header heights, px on the A4 page
+ROW_PX, HEADER_PX = 22, 46
+
+
+def _rows_fit(y0: float, y1: float, page_height: int = 794) -> int:
+    """How many one-line rows a table drawn between ``y0`` and ``y1`` (page fractions) holds under its header."""
+    return max(int(((y1 - y0) * page_height - HEADER_PX) // (ROW_PX + 1)), 2)
+
+
+class TableFlow:
+    """A pack table that continues itself: its first rows where the page has room, the rest on continuation pages
+    under the same header, and — only past ``max_pages`` continuation pages — one last row saying exactly how many
+    rows and km² are left and which file of the data export holds them. No caller slices rows.
+
+    >>> t = TableFlow(["km²"], [[str(i)] for i in range(30)], [1.0], pieces=[{"area_km2": 1.0}] * 30, what="gaps",
+    ...               file="gaps.csv", max_pages=1)
+    >>> first = t.take(5); pages = t.pages(10)
+    >>> len(first), [len(p) for p in pages], pages[-1][-1][0]
+    (5, [10], '+16 more 16.0 km² in all gaps listed in gaps.csv (data export)')
+    """
+
+    def __init__(self, header, rows, widths, *, pieces=None, what: str = "rows", file: str = "",
+                 max_pages: int | None = None):
+        self.header, self.widths = header, widths
+        self.rows, self.pieces = list(rows), list(pieces) if pieces is not None else None
+        self.what, self.file, self.max_pages = what, file, max_pages
+        self.at = 0
+
+    def take(self, n: int) -> list[list]:
+        """The next ``n`` rows (fewer at the end)."""
+        out = self.rows[self.at:self.at + n]
+        self.at += len(out)
+        return out
+
+    def pages(self, per_page: int) -> list[list[list]]:
+        """What is left, in chunks of ``per_page`` rows; the last row of the last allowed page counts the rest."""
+        out = []
+        while self.at < len(self.rows):
+            if self.max_pages is not None and len(out) == self.max_pages - 1 \
+                    and len(self.rows) - self.at > per_page:
+                chunk = self.take(per_page - 1)
+                out.append(chunk + [self._more()])
+                self.at = len(self.rows)
+                break
+            out.append(self.take(per_page))
+        return out
+
+    def _more(self) -> list[str]:
+        rest = len(self.rows) - self.at
+        km2 = sum(p["area_km2"] for p in (self.pieces or [])[self.at:])
+        words = [f"+{rest:,} more", f"{km2:,.1f} km² in all" if self.pieces is not None else "",
+                 f"{self.what} listed in {self.file or 'the data export'}", "(data export)" if self.file else ""]
+        n = len(self.header)
+        cells = words[:n - 1] + [" ".join(w for w in words[n - 1:] if w)]
+        return cells + [""] * (n - len(cells))
+
+    def left(self) -> int:
+        return len(self.rows) - self.at
 
 
 def _id_list(ids: list[str], n: int = 8) -> str:
@@ -522,15 +577,32 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
                  _one_line(", ".join(g.get("sectors", [])) or "-", 0.41 * 0.2 * width, 11),
                  _one_line(_by_whom(g), 0.41 * 0.37 * width, 11)] for g in gap_p]
         ov_p = [o for o in analysis.overlaps if o["domain"] == domain]
-        ovs = [[f"{o['area_km2']:,.1f}", ", ".join(o["sectors"]), ", ".join(o["contingents"]),
-                overlap_kind(o) + (" (on no day)" if o.get("on_no_day") else "")] for o in ov_p]  # the page's words
+        ovs = [[f"{o['area_km2']:,.1f}", _one_line(_id_count(o["sectors"], 2), 0.41 * 0.25 * width, 11),
+                _one_line(", ".join(o["contingents"]), 0.41 * 0.33 * width, 11),
+                _one_line(overlap_kind(o) + (" (on no day)" if o.get("on_no_day") else ""), 0.41 * 0.2 * width, 11)]
+               for o in ov_p]  # one line each, in the page's words; every id is in overlaps.csv
         d = analysis.domains[domain]
+        gap_t = TableFlow(["Gap km²", "oblasts", "unassigned", "by whom (border km)"], gaps, [0.15, 0.28, 0.2, 0.37],
+                          pieces=gap_p, what="gaps", file="gaps.csv", max_pages=MAX_CONTINUATION_PAGES)
+        ov_t = TableFlow(["Overlap km²", "sectors", "contingents", "kind"], ovs, [0.22, 0.25, 0.33, 0.2],
+                         pieces=ov_p, what="overlaps", file="overlaps.csv", max_pages=MAX_CONTINUATION_PAGES)
+        here_g = gap_t.take(_rows_fit(0.62, top) - (1 if len(gaps) > _rows_fit(0.62, top) else 0))
+        here_o = ov_t.take(_rows_fit(0.33, 0.60) - (1 if len(ovs) > _rows_fit(0.33, 0.60) else 0))
+        cont = []
+        for flow, kind in ((gap_t, "gaps"), (ov_t, "overlaps")):
+            if flow.left():
+                chunks = flow.pages(_rows_fit(bottom, top))
+                cont += [(kind, k + 2, len(chunks) + 1, rows_k, flow) for k, rows_k in enumerate(chunks)]
+        def _cont_note(flow, kind):
+            n = sum(1 for c in cont if c[0] == kind)
+            return ([["+" + f"{len(flow.rows) - len(here_g if kind == 'gaps' else here_o):,}", "continued on",
+                      f"the next {'page' if n == 1 else f'{n} pages'}"] + [""] * (len(flow.header) - 3)]
+                    if n else [])
         traces = fig["data"] + _scale_and_north(extent_bounds(plan, domain)) + [
-            _table(["Gap km²", "oblasts", "unassigned", "by whom (border km)"],
-                   _rows_with_more(gaps, 12, gap_p, "gaps") or [["none", "", "", ""]],
-                   {"x": [0.58, 0.99], "y": [0.62, top]}, [0.15, 0.28, 0.2, 0.37]),
-            _table(["Overlap km²", "sectors", "contingents", "kind"], _rows_with_more(ovs, 11, ov_p, "overlaps") or
-                   [["none", "", "", ""]], {"x": [0.58, 0.99], "y": [0.33, 0.60]}, [0.22, 0.25, 0.33, 0.2])]
+            _table(gap_t.header, (here_g + _cont_note(gap_t, "gaps")) or [["none", "", "", ""]],
+                   {"x": [0.58, 0.99], "y": [0.62, top]}, gap_t.widths),
+            _table(ov_t.header, (here_o + _cont_note(ov_t, "overlaps")) or [["none", "", "", ""]],
+                   {"x": [0.58, 0.99], "y": [0.33, 0.60]}, ov_t.widths)]
         layout = {**fig["layout"], "geo": {**fig["layout"]["geo"], "domain": {"x": [0.0, 0.56], "y": [bottom, top]}}}
         sub = " · ".join([state[0], f"covered {d['covered_pct']:.1f} %, gap {d['gap_km2']:,.0f} km², "
                                     f"overlap {d['overlap_km2']:,.0f} km²", *state[1:]])
@@ -540,20 +612,32 @@ def briefing_pack(plan, analysis, revision, out: str | Path, *, lang: str = "en"
             {"x": [0.58, 0.99], "y": [bottom, 0.31]}, height)
         page["layout"].pop("_legend_x", None)
         pages.append(page)
+        for kind, k, n, rows_k, flow in cont:
+            pages.append(_page(f"{LAYER_TITLES[domain]} domain — {kind}, continued ({k} of {n})", sub, marking,
+                               provenance=prov, whatif=wi, traces=[
+                                   _table(flow.header, rows_k, {"x": [0.01, 0.99], "y": [bottom, top]}, flow.widths)]))
     if len(getattr(plan, "sensors", ())):
         pages.append(_sensors_page(plan, analysis, lang, marking, stamp, wi, top, bottom, withdrawn, prov))
     if timeline_plan is not None and timeline_plan.change_dates():
         pages.append(_timeline_page(timeline_plan, marking, stamp, wi, top, bottom, day, prov))
-    crow = [[c + (" (withdrawn)" if c in withdrawn else ""), f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}",
-             f"{v['shared_km2']:,.0f}", _id_list(v["lead_sectors"]), _id_list(v["supporting_sectors"]),
-             ", ".join(v["shares_with"]) or "-"] for c, v in analysis.contingents.items()]
-    per_page = max(int((top - bottom) * height / 24) - 2, 5)
-    chunks = [crow[i:i + per_page] for i in range(0, len(crow), per_page)] or [[]]
+    # one line per nation (a wrapped row would push the last ones off the page): ids as a count and the first ones,
+    # every one of them in contingents.csv of the data export; the table flows onto as many pages as it needs
+    widths = [0.09, 0.11, 0.1, 0.1, 0.22, 0.18, 0.2]
+    col_px = [0.98 * width * w for w in widths]
+    idle = set(analysis.idle_contingents)
+    crow = [[c + (" (withdrawn)" if c in withdrawn else "") + (" (idle)" if c in idle else ""),
+             f"{v['assigned_km2']:,.0f}", f"{v['exclusive_km2']:,.0f}", f"{v['shared_km2']:,.0f}",
+             _one_line(_id_count(v["lead_sectors"], 3), col_px[4], 11),
+             _one_line(_id_count(v["supporting_sectors"], 3), col_px[5], 11),
+             _one_line(", ".join(v["shares_with"]) or "-", col_px[6], 11)] for c, v in analysis.contingents.items()]
+    chunks = TableFlow([], crow, widths).pages(_rows_fit(bottom, top)) or [[]]  # every nation, no cap
     for k, chunk in enumerate(chunks):
         part = f" ({k + 1} of {len(chunks)})" if len(chunks) > 1 else ""
-        pages.append(_page(f"Contingents{part}", stamp, marking, provenance=prov, traces=[
+        pages.append(_page(f"Contingents{part}", f"{stamp} · {len(crow):,} nations · leads and supports as a count "
+                           "and the first ids: every id is in contingents.csv of the data export", marking,
+                           provenance=prov, traces=[
             _table(["Code", "Assigned km²", "Alone km²", "Shared km²", "Leads", "Supports", "Shares with"], chunk,
-                   {"x": [0.01, 0.99], "y": [bottom, top]}, [0.09, 0.11, 0.1, 0.1, 0.22, 0.18, 0.2])], whatif=wi))
+                   {"x": [0.01, 0.99], "y": [bottom, top]}, widths)], whatif=wi))
     for p in pages:
         p["layout"].pop("_legend_x", None)
         p["layout"]["showlegend"] = any(t.get("showlegend") for t in p["data"])
@@ -755,7 +839,7 @@ def _one_line(text: str, width_px: float, font: int) -> str:
     """``text`` shortened (with "…") to one line of a table cell ``width_px`` wide: plotly wraps a cell's text once
     it passes the cell less its padding (about 16 px) at about 0.6 em a character (measured on rendered pages), and
     a wrapped row would spill out of the heights the pages reserve."""
-    chars = max(int((width_px - 16) / (font * 0.6)) - 1, 8)
+    chars = max(int((width_px - 16) / (font * 0.66)) - 1, 8)
     return text if len(text) <= chars else text[:chars - 1] + "…"
 
 
