@@ -84,11 +84,18 @@ def extent_bounds(plan, domain: str, margin: float = 0.08) -> tuple[float, float
 
 
 def oblast_names() -> dict[str, str]:
-    """ISO 3166-2 code -> English name of Ukraine's first-level units (tables name them in words)."""
+    """ISO 3166-2 code -> English name of Ukraine's first-level units (tables name them in words).
+
+    >>> n = oblast_names(); n["UA-30"], n["UA-32"], n["UA-53"]
+    ('Kyiv city', 'Kyiv Oblast', 'Poltava')
+    """
     from . import geodata
 
     ob = geodata.admin1()
-    return {c: n.replace(" Oblast", "") for c, n in zip(ob["code"], ob["name_en"])}
+    names = {c: n.replace(" Oblast", "") for c, n in zip(ob["code"], ob["name_en"])}
+    # Kyiv city (UA-30) and Kyiv Oblast (UA-32) are named apart everywhere, never both "Kyiv"
+    names.update({"UA-30": "Kyiv city", "UA-32": "Kyiv Oblast"})
+    return names
 
 
 def oblasts_in_words(codes, names: dict[str, str] | None = None) -> str:
