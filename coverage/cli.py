@@ -121,7 +121,7 @@ def cmd_analyze(args) -> int:
     withdrawn = _codes_arg(args.without) if args.without else ()
     whole = plan  # the plan the what-if is measured against
     if withdrawn:
-        base = workflow.analyze_plan(whole, min_area_km2=args.min_area, active=active)
+        base = workflow.analyze_plan(whole, min_area_km2=args.min_area, active=active, measures=False)  # figures
         plan = plan.without(withdrawn)
     result = workflow.analyze_plan(plan, min_area_km2=args.min_area, progress=_progress("partition", "tiles"),
                                    active=active)

@@ -54,7 +54,7 @@ def seed_sample(store) -> None:
     """Commit the bundled NOTIONAL sample plan as revision 1 of an empty store."""
     plan = sample_plan()
     store.commit(plan, base=0, author="ua-coverage", message="Seeded with the NOTIONAL sample plan",
-                 source_name="sample/sectors.geojson", source_format="GeoJSON", summary=summary_of(analyze_plan(plan)))
+                 source_name="sample/sectors.geojson", source_format="GeoJSON", summary=summary_of(analyze_plan(plan, measures=False)))
 
 
 def open_store(data_dir=None, *, url: str | None = None, seed: bool = True):
@@ -297,15 +297,17 @@ def answer_basis(store, revision=None, *, contingents=None, scope: str = "all", 
 
 
 # -- analysis ------------------------------------------------------------------------------------------------
-def analyze_plan(plan: Plan, *, at: str | None = None, **kw):
+def analyze_plan(plan: Plan, *, at: str | None = None, measures: bool = True, **kw):
     """The engine's :func:`~ua_coverage.engine.analyze` of a whole plan against its full extents (on day ``at``:
-    only the sectors active that day)."""
+    only the sectors active that day). With ``measures`` (the default: every view) the pieces carry their measures;
+    a revision's summary (commit, preview, seeding) needs only the figures and skips them."""
     from .engine import analyze
 
     if at is not None:
         kw["active"] = plan.active_on(at)
     analysis = analyze(plan.sectors, plan.full_extents(), plan.contingents, **kw)
-    _piece_measures(analysis, plan, at, kw.get("active"))
+    if measures:
+        _piece_measures(analysis, plan, at, kw.get("active"))
     return analysis
 
 
@@ -335,7 +337,7 @@ def _summary(store, info) -> dict:
     """A revision's summary; computed (not stored back) for a revision committed without one."""
     if info.summary.get("domains"):
         return info.summary
-    return summary_of(analyze_plan(store.load(info.id)))
+    return summary_of(analyze_plan(store.load(info.id), measures=False))
 
 
 # -- proposals -------------------------------------------------------------------------------------------------
@@ -837,7 +839,7 @@ def _build(store, base_id: int, base_plan: Plan, inputs: Inputs, progress, limit
     flag_changes = sum(1 for c in prop.diff["parts"] if c["from"]["notional"] != c["to"]["notional"])
     prop.changed = content_hash(plan) != base_info.hash and (change_count(prop.diff) + flag_changes) > 0
     if prop.changed:
-        analysis = analyze_plan(plan, progress=progress)
+        analysis = analyze_plan(plan, progress=progress, measures=False)
         prop.summary = summary_of(analysis)
     else:
         prop.summary = _summary(store, base_info)
@@ -1030,7 +1032,7 @@ def commit_plan(store, plan: Plan, *, base: int, author: str, message: str, sour
                 source_format: str = ""):
     """Commit a plan built in code (analysed here, so the revision has its summary)."""
     return store.commit(plan, base=base, author=author, message=message, source_name=source_name,
-                        source_format=source_format, summary=summary_of(analyze_plan(plan)))
+                        source_format=source_format, summary=summary_of(analyze_plan(plan, measures=False)))
 
 
 def rollback(store, rev_id: int, *, author: str, message: str, base: int | None = None):

@@ -42,6 +42,13 @@ def _click(dash_duo, css: str) -> None:
     el.click()
 
 
+def _open(dash_duo, app) -> None:
+    """The dashboard on the sample, its first map drawn."""
+    dash_duo.start_server(app)
+    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
+    _settled(dash_duo)
+
+
 def _missing(dash_duo):
     return on_map(dash_duo, CHECK)["missing"]
 
@@ -50,9 +57,7 @@ def _missing(dash_duo):
 @pytest.mark.slow
 def test_the_issue_sequence_keeps_every_layer(dash_duo, app):
     """Land → Air → Sensors on → Sensors off → Land lost the labels, boundaries, extent and monitoring outlines."""
-    dash_duo.start_server(app)
-    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
-    _settled(dash_duo)
+    _open(dash_duo, app)
     for css in ("#domain-picker input[value='air']", "#layer-picker input[value='sensors']",
                 "#layer-picker input[value='sensors']", "#domain-picker input[value='land']"):
         _click(dash_duo, css)
@@ -63,9 +68,7 @@ def test_the_issue_sequence_keeps_every_layer(dash_duo, app):
 @pytest.mark.browser
 @pytest.mark.slow
 def test_a_long_random_walk_over_the_controls_never_drops_a_layer(dash_duo, app):
-    dash_duo.start_server(app)
-    dash_duo.wait_for_text_to_equal("#kpi-extent", "483,305 km²", timeout=30)
-    _settled(dash_duo)
+    _open(dash_duo, app)
     rng = random.Random(28)
     domains = ["air", "sea", "land", "monitoring"]
     layers = ["zones", "gaps", "overlaps", "labels", "sensors", "unwatched"]
